@@ -1,0 +1,148 @@
+package form
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+	"unicode/utf8"
+)
+
+// Field is one name/value pair of a submission. For JSON bodies Name is the
+// dotted path of the value ("user.email"; array elements as "tags.0").
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Fields holds the fields of a submission in body order. Repeated names are
+// kept as separate entries.
+type Fields []Field
+
+// Get returns the value of the first field called name, and whether one exists.
+func (f Fields) Get(name string) (string, bool) {
+	for _, fl := range f {
+		if fl.Name == name {
+			return fl.Value, true
+		}
+	}
+	return "", false
+}
+
+// Limits bounds the work [Parse] does on one body. A zero field means the
+// default given for it.
+type Limits struct {
+	// MaxFields is the largest number of fields returned (default 1000).
+	MaxFields int
+	// MaxValueBytes is the largest value length in bytes (default 64 KiB);
+	// longer values are cut at a UTF-8 boundary at or below the limit.
+	MaxValueBytes int
+	// MaxDepth is the deepest JSON nesting of objects and arrays accepted
+	// (default 32).
+	MaxDepth int
+}
+
+// Default limits used for zero fields of [Limits].
+const (
+	DefaultMaxFields     = 1000
+	DefaultMaxValueBytes = 64 << 10
+	DefaultMaxDepth      = 32
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxFields <= 0 {
+		l.MaxFields = DefaultMaxFields
+	}
+	if l.MaxValueBytes <= 0 {
+		l.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
+}
+
+var (
+	// ErrUnsupported reports a content type this package does not parse. The
+	// caller passes such requests on unchecked.
+	ErrUnsupported = errors.New("form: unsupported content type")
+	// ErrTooManyFields reports a body with more fields than Limits.MaxFields.
+	// Parse returns the first MaxFields fields together with it.
+	ErrTooManyFields = errors.New("form: too many fields")
+	// ErrTooDeep reports JSON nested deeper than Limits.MaxDepth. Parse
+	// returns the fields found before the limit together with it.
+	ErrTooDeep = errors.New("form: JSON nested too deeply")
+)
+
+// kind is the body encoding named by a Content-Type.
+type kind int
+
+const (
+	kindUnsupported kind = iota
+	kindURLEncoded
+	kindMultipart
+	kindJSON
+)
+
+// mediaKind classifies a Content-Type header value and returns the
+// multipart boundary when there is one.
+func mediaKind(contentType string) (kind, string, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return kindUnsupported, "", fmt.Errorf("%w: %q", ErrUnsupported, contentType)
+	}
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		return kindURLEncoded, "", nil
+	case mt == "multipart/form-data":
+		b := params["boundary"]
+		if !validBoundary(b) {
+			return kindMultipart, "", errors.New("form: multipart body without a valid boundary")
+		}
+		return kindMultipart, b, nil
+	case mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")):
+		return kindJSON, "", nil
+	}
+	return kindUnsupported, "", fmt.Errorf("%w: %q", ErrUnsupported, mt)
+}
+
+// Parse parses a copy of a request body according to its Content-Type and
+// returns the fields in body order. It never touches a live request.
+//
+// Values are returned as sent (after the encoding's own unescaping); the
+// caller deals with UTF-8 validity. A body of an unparsed type gives
+// [ErrUnsupported]. On [ErrTooManyFields], [ErrTooDeep] and on a bad
+// urlencoded escape the fields parsed so far are returned with the error, so
+// the caller may still use them; every other error returns no fields.
+func Parse(contentType string, body []byte, lim Limits) (Fields, error) {
+	k, boundary, err := mediaKind(contentType)
+	if err != nil {
+		return nil, err
+	}
+	lim = lim.withDefaults()
+	switch k {
+	case kindURLEncoded:
+		return parseURLEncoded(body, lim)
+	case kindMultipart:
+		return parseMultipart(body, boundary, lim)
+	default:
+		return parseJSON(body, lim)
+	}
+}
+
+// capValue cuts s to at most max bytes without splitting a UTF-8 sequence
+// that was valid. Invalid bytes are cut anywhere.
+func capValue(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	// Back off at most utf8.UTFMax-1 bytes to the start of a rune.
+	for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	if !utf8.RuneStart(s[cut]) {
+		cut = max
+	}
+	return s[:cut]
+}
