@@ -1,0 +1,284 @@
+package ctapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Check method names.
+const (
+	MethodCheckMessage = "check_message"
+	MethodCheckNewUser = "check_newuser"
+)
+
+// CheckRequest is what check_message and check_newuser send. Empty strings,
+// nil pointers and empty maps are left out of the request rather than sent
+// as zero values.
+type CheckRequest struct {
+	// SenderIP is the visitor's IP address (required).
+	SenderIP string
+	// XForwardedFor is the X-Forwarded-For header (its first entry is sent)
+	// and XRealIP the X-Real-IP header. Each is sent only when it is a valid
+	// IP address.
+	XForwardedFor string
+	XRealIP       string
+	// SenderEmail and SenderNickname identify the sender.
+	SenderEmail    string
+	SenderNickname string
+	// Message is the text to check; the official clients send a JSON-encoded
+	// object of the form fields. check_message compresses it above
+	// CompressThreshold bytes. Example is optional context text.
+	Message string
+	Example string
+	// Phone is an optional phone number.
+	Phone string
+	// SubmitTime is the number of seconds between page render and submit
+	// (must not be negative); nil when unknown.
+	SubmitTime *int
+	// JSOn is 1 when the visitor proved JavaScript, 0 when they failed the
+	// test; nil when unknown.
+	JSOn *int
+	// EventToken is the bot detector's token (64 letters or digits).
+	EventToken string
+	// EventTokenEnabled sends event_token_enabled=1: the bot detector script
+	// is on the page.
+	EventTokenEnabled bool
+	// SenderInfo and PostInfo are sent as JSON-encoded strings.
+	SenderInfo SenderInfo
+	PostInfo   PostInfo
+	// AllHeaders are the request headers, as AllHeaders returns them.
+	// Sensitive names are dropped again before sending.
+	AllHeaders map[string]string
+}
+
+// SenderInfo is the `sender_info` object.
+type SenderInfo struct {
+	Referrer     string // REFFERRER (sic): the Referer header
+	UserAgent    string // USER_AGENT
+	PageURL      string // page_url: the URL the form was posted to
+	FieldsNumber *int   // fields_number: number of form fields
+}
+
+// PostInfo is the `post_info` object. CommentType is required when any
+// field is set.
+type PostInfo struct {
+	CommentType string // comment_type, e.g. "comment", "contact", "registration"
+	PostURL     string // post_url: the Referer of the form post
+}
+
+// checkWire is the JSON body of a check call.
+type checkWire struct {
+	MethodName        string `json:"method_name"`
+	AuthKey           string `json:"auth_key"`
+	Agent             string `json:"agent"`
+	SenderIP          string `json:"sender_ip"`
+	XForwardedFor     string `json:"x_forwarded_for,omitempty"`
+	XRealIP           string `json:"x_real_ip,omitempty"`
+	SenderEmail       string `json:"sender_email,omitempty"`
+	SenderNickname    string `json:"sender_nickname,omitempty"`
+	Message           string `json:"message,omitempty"`
+	Example           string `json:"example,omitempty"`
+	Phone             string `json:"phone,omitempty"`
+	SubmitTime        *int   `json:"submit_time,omitempty"`
+	JSOn              *int   `json:"js_on,omitempty"`
+	EventToken        string `json:"event_token,omitempty"`
+	EventTokenEnabled int    `json:"event_token_enabled,omitempty"`
+	SenderInfo        string `json:"sender_info,omitempty"`
+	PostInfo          string `json:"post_info,omitempty"`
+	AllHeaders        string `json:"all_headers,omitempty"`
+}
+
+type senderInfoWire struct {
+	Referrer     string `json:"REFFERRER,omitempty"`
+	UserAgent    string `json:"USER_AGENT,omitempty"`
+	PageURL      string `json:"page_url,omitempty"`
+	FieldsNumber *int   `json:"fields_number,omitempty"`
+}
+
+type postInfoWire struct {
+	CommentType string `json:"comment_type"`
+	PostURL     string `json:"post_url,omitempty"`
+}
+
+// CheckMessage runs check_message: a message (comment, contact form, order).
+// It fails with ErrNoKey, a validation error, a transport, HTTP or
+// malformed-answer error, or a *CloudError when the answer carries a
+// non-zero errno; with a *CloudError the decoded answer is returned too.
+func (c *Client) CheckMessage(ctx context.Context, req *CheckRequest) (*CheckResponse, error) {
+	return c.check(ctx, MethodCheckMessage, req)
+}
+
+// CheckNewUser runs check_newuser: a registration. Unlike check_message it
+// never compresses the message, as the official clients do not. Errors are
+// those of CheckMessage.
+func (c *Client) CheckNewUser(ctx context.Context, req *CheckRequest) (*CheckResponse, error) {
+	return c.check(ctx, MethodCheckNewUser, req)
+}
+
+// check validates and sends one check call. On a *CloudError the decoded
+// answer is returned too.
+func (c *Client) check(ctx context.Context, method string, req *CheckRequest) (_ *CheckResponse, err error) {
+	defer func() { err = c.scrubErr(err) }()
+	if c.key == "" {
+		return nil, ErrNoKey
+	}
+	body, err := buildCheckBody(method, c.key, c.agent, req)
+	if err != nil {
+		return nil, err
+	}
+	return c.callModerate(ctx, method, "/api2.0", body, c.timeout)
+}
+
+// buildCheckBody validates req and encodes the JSON body of a check call.
+func buildCheckBody(method, key, agent string, req *CheckRequest) ([]byte, error) {
+	if req == nil {
+		return nil, fmt.Errorf("ctapi: %s: nil request", method)
+	}
+	if err := validateCheck(req); err != nil {
+		return nil, fmt.Errorf("ctapi: %s: %w", method, err)
+	}
+	w := checkWire{
+		MethodName:     method,
+		AuthKey:        key,
+		Agent:          cleanUTF8(agent),
+		SenderIP:       mustIP(req.SenderIP),
+		XForwardedFor:  mustIP(firstEntry(req.XForwardedFor)),
+		XRealIP:        mustIP(req.XRealIP),
+		SenderEmail:    cleanUTF8(req.SenderEmail),
+		SenderNickname: cleanUTF8(req.SenderNickname),
+		Message:        cleanUTF8(req.Message),
+		Example:        cleanUTF8(req.Example),
+		Phone:          cleanUTF8(req.Phone),
+		SubmitTime:     req.SubmitTime,
+		JSOn:           req.JSOn,
+		EventToken:     req.EventToken,
+	}
+	if req.EventTokenEnabled {
+		w.EventTokenEnabled = 1
+	}
+	if method == MethodCheckMessage {
+		var err error
+		if w.Message, err = compressText(w.Message); err != nil {
+			return nil, err
+		}
+		if w.Example, err = compressText(w.Example); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if w.SenderInfo, err = encodeSenderInfo(req.SenderInfo); err != nil {
+		return nil, err
+	}
+	if w.PostInfo, err = encodePostInfo(req.PostInfo); err != nil {
+		return nil, err
+	}
+	if w.AllHeaders, err = encodeHeaders(req.AllHeaders); err != nil {
+		return nil, err
+	}
+	return marshalJSON(w)
+}
+
+func validateCheck(r *CheckRequest) error {
+	if _, err := netip.ParseAddr(r.SenderIP); err != nil {
+		return errors.New("sender IP is not a valid IP address")
+	}
+	if r.SubmitTime != nil && *r.SubmitTime < 0 {
+		return errors.New("negative submit time")
+	}
+	if r.JSOn != nil && *r.JSOn != 0 && *r.JSOn != 1 {
+		return errors.New("js_on must be 0 or 1")
+	}
+	if r.EventToken != "" && !ValidEventToken(r.EventToken) {
+		return errors.New("event token must be 64 letters or digits")
+	}
+	if r.SenderInfo.FieldsNumber != nil && *r.SenderInfo.FieldsNumber < 0 {
+		return errors.New("negative fields number")
+	}
+	if r.PostInfo.CommentType == "" && r.PostInfo.PostURL != "" {
+		return errors.New("post info needs a comment type")
+	}
+	return nil
+}
+
+// ValidEventToken reports whether tok has the shape of a bot detector token:
+// exactly 64 ASCII letters or digits.
+func ValidEventToken(tok string) bool {
+	if len(tok) != 64 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		b := tok[i]
+		if !('0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// firstEntry returns the first comma-separated entry of a header value.
+func firstEntry(s string) string {
+	first, _, _ := strings.Cut(s, ",")
+	return strings.TrimSpace(first)
+}
+
+// mustIP returns the canonical text of s when it is an IP address, else "".
+func mustIP(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return ""
+	}
+	return a.Unmap().WithZone("").String()
+}
+
+func encodeSenderInfo(si SenderInfo) (string, error) {
+	w := senderInfoWire{
+		Referrer:     cleanUTF8(si.Referrer),
+		UserAgent:    cleanUTF8(si.UserAgent),
+		PageURL:      cleanUTF8(si.PageURL),
+		FieldsNumber: si.FieldsNumber,
+	}
+	if w == (senderInfoWire{}) {
+		return "", nil
+	}
+	b, err := marshalJSON(w)
+	return string(b), err
+}
+
+func encodePostInfo(pi PostInfo) (string, error) {
+	if pi.CommentType == "" {
+		return "", nil
+	}
+	b, err := marshalJSON(postInfoWire{CommentType: cleanUTF8(pi.CommentType), PostURL: cleanUTF8(pi.PostURL)})
+	return string(b), err
+}
+
+func encodeHeaders(h map[string]string) (string, error) {
+	out := make(map[string]string, len(h))
+	for name, v := range h {
+		if name == "" || isSensitiveHeader(name) {
+			continue
+		}
+		out[cleanUTF8(name)] = cleanUTF8(v)
+	}
+	if len(out) == 0 {
+		return "", nil
+	}
+	b, err := marshalJSON(out)
+	return string(b), err
+}
+
+// marshalJSON encodes v without HTML escaping and without a trailing newline.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("ctapi: encode request: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,206 @@
+package ctapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The cloud is written in PHP and may encode a number as 1, 1.0, "1" or true.
+// These types read such values leniently; JSON null counts as absent. Our own
+// requests are always encoded strictly.
+
+// flexInt is a leniently decoded integer.
+type flexInt struct {
+	v   int64
+	set bool
+}
+
+// UnmarshalJSON accepts numbers (a fraction is truncated, as PHP's (int)
+// does), numeric strings, "" (PHP's (int)"" is 0), booleans and null.
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*f = flexInt{}
+	switch {
+	case len(b) == 0:
+		return errors.New("empty value")
+	case string(b) == "null":
+		return nil
+	case string(b) == "true":
+		*f = flexInt{1, true}
+		return nil
+	case string(b) == "false":
+		*f = flexInt{0, true}
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := parseLenientInt(s)
+		if err != nil {
+			return err
+		}
+		*f = flexInt{v, true}
+		return nil
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		v, err := parseNumber(string(b))
+		if err != nil {
+			return err
+		}
+		*f = flexInt{v, true}
+		return nil
+	}
+	return errors.New("cannot read the value as a number")
+}
+
+// or returns the value, or def when absent.
+func (f flexInt) or(def int) int {
+	if !f.set {
+		return def
+	}
+	return clampInt(f.v)
+}
+
+func parseLenientInt(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "":
+		return 0, nil
+	case "true":
+		return 1, nil
+	case "false":
+		return 0, nil
+	}
+	return parseNumber(s)
+}
+
+func parseNumber(s string) (int64, error) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f >= math.MaxInt64 || f <= math.MinInt64 {
+		return 0, errors.New("cannot read the value as an integer")
+	}
+	return int64(f), nil
+}
+
+func clampInt(v int64) int {
+	switch {
+	case v > math.MaxInt:
+		return math.MaxInt
+	case v < math.MinInt:
+		return math.MinInt
+	}
+	return int(v)
+}
+
+// flexString is a leniently decoded string: numbers keep their literal text,
+// true is "1" and false is "" (PHP's string conversion), null is absent.
+type flexString struct {
+	v   string
+	set bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*f = flexString{}
+	switch {
+	case len(b) == 0:
+		return errors.New("empty value")
+	case string(b) == "null":
+		return nil
+	case string(b) == "true":
+		*f = flexString{"1", true}
+		return nil
+	case string(b) == "false":
+		*f = flexString{"", true}
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString{s, true}
+		return nil
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		if !json.Valid(b) {
+			return errors.New("invalid number")
+		}
+		*f = flexString{string(b), true}
+		return nil
+	}
+	return errors.New("cannot read the value as a string")
+}
+
+// flexCodes reads `codes`: a space-separated string as documented, or, to be
+// lenient, an array of strings.
+type flexCodes []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flexCodes) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*f = nil
+	if len(b) > 0 && b[0] == '[' {
+		var list []string
+		if err := json.Unmarshal(b, &list); err != nil {
+			return err
+		}
+		for _, s := range list {
+			*f = append(*f, strings.Fields(s)...)
+		}
+		return nil
+	}
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*f = strings.Fields(s.v)
+	return nil
+}
+
+// isJSONInteger reports whether raw is a JSON number without fraction or
+// exponent, or (leniently) a string holding a decimal integer.
+func isJSONInteger(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return false
+		}
+		raw = []byte(strings.TrimSpace(s))
+	}
+	_, err := strconv.ParseInt(string(raw), 10, 64)
+	return err == nil
+}
+
+// phpEmpty mirrors PHP's empty() on a decoded JSON value: absent, null,
+// false, 0, 0.0, "", "0", [] and {} are empty.
+func phpEmpty(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	switch string(raw) {
+	case "", "null", "false", `""`, `"0"`, "[]", "{}":
+		return true
+	}
+	if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
+		f, err := strconv.ParseFloat(string(raw), 64)
+		return err == nil && f == 0
+	}
+	if raw[0] == '[' || raw[0] == '{' {
+		var v any
+		if json.Unmarshal(raw, &v) == nil {
+			switch t := v.(type) {
+			case []any:
+				return len(t) == 0
+			case map[string]any:
+				return len(t) == 0
+			}
+		}
+	}
+	return false
+}
