@@ -1,0 +1,407 @@
+package cleantalk
+
+import (
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("cleantalk", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("cleantalk", parseDirective)
+	// After encode: request_body limits already apply, the handler runs
+	// before reverse_proxy and php_fastcgi, and the HTML it adds to pages
+	// is compressed by encode rather than having to look inside it.
+	httpcaddyfile.RegisterDirectiveOrder("cleantalk", httpcaddyfile.After, "encode")
+}
+
+// parseGlobalOption sets up the cleantalk app from the global options block:
+//
+//	{
+//		cleantalk {
+//			api_key      <key>
+//			moderate_url <url>
+//			api_url      <url>
+//			timeout      <duration>
+//			firewall [off] {
+//				update_interval <duration>
+//				log_interval    <duration>
+//				off
+//			}
+//			allow_ip    <ip|cidr...>
+//			deny_ip     <ip|cidr...>
+//			allow_email <pattern...>
+//			deny_email  <pattern...>
+//			stop_words  <word|"phrase"...>
+//		}
+//	}
+//
+// List options may be repeated; their values add up.
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		d.Next()
+		return nil, d.Err("the cleantalk global option may only be given once")
+	}
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "cleantalk", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens; see
+// parseGlobalOption for the syntax.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch opt := d.Val(); opt {
+		case "api_key":
+			if err := singleArg(d, &a.APIKey); err != nil {
+				return err
+			}
+		case "moderate_url", "api_url":
+			var u string
+			if err := singleArg(d, &u); err != nil {
+				return err
+			}
+			if err := checkBaseURL(u); err != nil {
+				return d.Errf("%s: %v", opt, err)
+			}
+			if opt == "api_url" {
+				a.APIURL = u
+			} else {
+				a.ModerateURL = u
+			}
+		case "timeout":
+			dur, err := durationArg(d)
+			if err != nil {
+				return err
+			}
+			a.Timeout = dur
+		case "firewall":
+			if err := a.unmarshalFirewall(d); err != nil {
+				return err
+			}
+		case "allow_ip", "deny_ip":
+			vals, err := listArgs(d)
+			if err != nil {
+				return err
+			}
+			if _, err := parsePrefixes(opt, vals); err != nil {
+				return d.Err(strings.TrimPrefix(err.Error(), "cleantalk: "))
+			}
+			if opt == "allow_ip" {
+				a.AllowIP = append(a.AllowIP, vals...)
+			} else {
+				a.DenyIP = append(a.DenyIP, vals...)
+			}
+		case "allow_email", "deny_email":
+			vals, err := listArgs(d)
+			if err != nil {
+				return err
+			}
+			if _, err := parseEmailPatterns(opt, vals); err != nil {
+				return d.Err(strings.TrimPrefix(err.Error(), "cleantalk: "))
+			}
+			if opt == "allow_email" {
+				a.AllowEmail = append(a.AllowEmail, vals...)
+			} else {
+				a.DenyEmail = append(a.DenyEmail, vals...)
+			}
+		case "stop_words":
+			vals, err := listArgs(d)
+			if err != nil {
+				return err
+			}
+			if _, err := newLocalEngine(nil, nil, nil, nil, vals); err != nil {
+				return d.Err(strings.TrimPrefix(err.Error(), "cleantalk: "))
+			}
+			a.StopWords = append(a.StopWords, vals...)
+		default:
+			return d.Errf("unrecognized cleantalk option '%s'", opt)
+		}
+	}
+	return nil
+}
+
+func (a *App) unmarshalFirewall(d *caddyfile.Dispenser) error {
+	if a.Firewall == nil {
+		a.Firewall = new(FirewallConfig)
+	}
+	fw := a.Firewall
+	if d.NextArg() {
+		if d.Val() != "off" {
+			return d.Errf("firewall: expected 'off' or a block, got '%s'", d.Val())
+		}
+		fw.Off = true
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "update_interval", "log_interval":
+			dur, err := durationArg(d)
+			if err != nil {
+				return err
+			}
+			if opt == "update_interval" {
+				if dur < caddy.Duration(minUpdateInterval) {
+					return d.Errf("update_interval must be at least %s", minUpdateInterval)
+				}
+				fw.UpdateInterval = dur
+			} else {
+				if dur < caddy.Duration(minLogInterval) {
+					return d.Errf("log_interval must be at least %s", minLogInterval)
+				}
+				fw.LogInterval = dur
+			}
+		case "off":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			fw.Off = true
+		default:
+			return d.Errf("unrecognized firewall option '%s'", opt)
+		}
+	}
+	return nil
+}
+
+// parseDirective sets up the handler from the cleantalk directive.
+func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	handler := new(Handler)
+	err := handler.UnmarshalCaddyfile(h.Dispenser)
+	return handler, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	cleantalk {
+//		firewall on|off
+//		form [<path...>] {
+//			match {
+//				<matchers...>
+//			}
+//			type     message|newuser
+//			email    <field...>
+//			nickname <field...>
+//			message  <field...>
+//			phone    <field...>
+//			exclude  <field...>
+//		}
+//		on_spam  block|tag|error
+//		on_error allow|block
+//		max_body <size>
+//		bot_detector [<script_url>]
+//		js_check on|off
+//		min_submit_time <duration>
+//		strip_service_fields
+//		feedback <path> <token>
+//		remote_calls <path>
+//		dry_run
+//	}
+//
+// form may be repeated; the first form a request matches is used. Field
+// names may be JSON paths (user.email) for JSON bodies.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch opt := d.Val(); opt {
+		case "firewall":
+			var v string
+			if err := singleArg(d, &v); err != nil {
+				return err
+			}
+			switch v {
+			case "on", "off":
+				on := v == "on"
+				h.Firewall = &on
+			default:
+				return d.Errf("firewall must be on or off, not '%s'", v)
+			}
+		case "form":
+			f, err := unmarshalForm(d)
+			if err != nil {
+				return err
+			}
+			h.Forms = append(h.Forms, f)
+		case "on_spam":
+			if err := singleArg(d, &h.OnSpam); err != nil {
+				return err
+			}
+			switch h.OnSpam {
+			case onSpamBlock, onSpamTag, onSpamError:
+			default:
+				return d.Errf("on_spam must be block, tag or error, not '%s'", h.OnSpam)
+			}
+		case "on_error":
+			if err := singleArg(d, &h.OnError); err != nil {
+				return err
+			}
+			switch h.OnError {
+			case onErrorAllow, onErrorBlock:
+			default:
+				return d.Errf("on_error must be allow or block, not '%s'", h.OnError)
+			}
+		case "max_body":
+			var s string
+			if err := singleArg(d, &s); err != nil {
+				return err
+			}
+			size, err := humanize.ParseBytes(s)
+			if err != nil || size == 0 || size > 1<<40 {
+				return d.Errf("max_body: '%s' is not a size such as 1MB or 512KiB", s)
+			}
+			h.MaxBody = int64(size)
+		case "bot_detector":
+			h.BotDetector = true
+			if d.NextArg() {
+				h.BotDetectorURL = d.Val()
+				if err := checkScriptURL(h.BotDetectorURL); err != nil {
+					return d.Errf("bot_detector: %v", err)
+				}
+				if d.NextArg() {
+					return d.ArgErr()
+				}
+			}
+		case "js_check":
+			var v string
+			if err := singleArg(d, &v); err != nil {
+				return err
+			}
+			if v != "on" && v != "off" {
+				return d.Errf("js_check must be on or off, not '%s'", v)
+			}
+			on := v == "on"
+			h.JSCheck = &on
+		case "min_submit_time":
+			dur, err := durationArg(d)
+			if err != nil {
+				return err
+			}
+			h.MinSubmitTime = dur
+		case "strip_service_fields":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.StripServiceFields = true
+		case "feedback":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Err("feedback takes a path and a token: feedback /path {env.CLEANTALK_FEEDBACK_TOKEN}")
+			}
+			if !strings.HasPrefix(args[0], "/") {
+				return d.Errf("feedback: '%s' is not a path", args[0])
+			}
+			h.Feedback = &FeedbackRoute{Path: args[0], Token: args[1]}
+		case "remote_calls":
+			var p string
+			if err := singleArg(d, &p); err != nil {
+				return err
+			}
+			if !strings.HasPrefix(p, "/") {
+				return d.Errf("remote_calls: '%s' is not a path", p)
+			}
+			h.RemoteCalls = p
+		case "dry_run":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.DryRun = true
+		default:
+			return d.Errf("unrecognized cleantalk option '%s'", opt)
+		}
+	}
+	return nil
+}
+
+func unmarshalForm(d *caddyfile.Dispenser) (*Form, error) {
+	f := new(Form)
+	for d.NextArg() {
+		if !strings.HasPrefix(d.Val(), "/") && !strings.HasPrefix(d.Val(), "*") {
+			return nil, d.Errf("form: '%s' is not a path; paths start with / (use a match block for other matchers)", d.Val())
+		}
+		f.Path = append(f.Path, d.Val())
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "match":
+			if f.MatchRaw != nil {
+				return nil, d.Err("form: only one match block per form")
+			}
+			set, err := caddyhttp.ParseCaddyfileNestedMatcherSet(d)
+			if err != nil {
+				return nil, err
+			}
+			f.MatchRaw = set
+		case "type":
+			if err := singleArg(d, &f.Type); err != nil {
+				return nil, err
+			}
+			if f.Type != formTypeMessage && f.Type != formTypeNewUser {
+				return nil, d.Errf("form type must be message or newuser, not '%s'", f.Type)
+			}
+		case "email", "nickname", "message", "phone", "exclude":
+			vals, err := listArgs(d)
+			if err != nil {
+				return nil, err
+			}
+			dst := map[string]*[]string{"email": &f.Email, "nickname": &f.Nickname, "message": &f.Message, "phone": &f.Phone, "exclude": &f.Exclude}[opt]
+			*dst = append(*dst, vals...)
+		default:
+			return nil, d.Errf("unrecognized form option '%s'", opt)
+		}
+	}
+	if err := f.validateFields(); err != nil {
+		return nil, d.Errf("form: %v", err)
+	}
+	return f, nil
+}
+
+// singleArg reads exactly one argument into dst.
+func singleArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// listArgs reads one or more arguments.
+func listArgs(d *caddyfile.Dispenser) ([]string, error) {
+	vals := d.RemainingArgs()
+	if len(vals) == 0 {
+		return nil, d.ArgErr()
+	}
+	return vals, nil
+}
+
+func durationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	var s string
+	if err := singleArg(d, &s); err != nil {
+		return 0, err
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("'%s' is not a positive duration such as 3s or 4h", s)
+	}
+	return caddy.Duration(dur), nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

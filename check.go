@@ -1,0 +1,212 @@
+package cleantalk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/form"
+)
+
+// Form types: which CleanTalk method checks the submission.
+const (
+	formTypeMessage = "message" // comments, contact forms: check_message
+	formTypeNewUser = "newuser" // sign-ups: check_newuser
+)
+
+// Where a verdict came from.
+const (
+	sourceLocal = "local"
+	sourceCloud = "cloud"
+	sourceError = "error"
+)
+
+// Why a submission could not be checked.
+const (
+	failTooLarge    = "body_too_large"
+	failUnsupported = "unsupported_body"
+	failBadBody     = "malformed_body"
+	failReadBody    = "body_read_error"
+	failTimeout     = "timeout"
+	failCloud       = "cloud_error"
+	failLicense     = "key_inactive"
+)
+
+// inactiveLicense reports whether an answer says the key's service is off;
+// the official plugins then let submissions through their normal moderation.
+func inactiveLicense(resp *ctapi.CheckResponse) bool {
+	for _, c := range resp.Codes {
+		switch c {
+		case "KEY_NOT_FOUND", "SERVICE_DISABLED", "TRIAL_EXPIRED":
+			return true
+		}
+	}
+	return false
+}
+
+// verdict is the outcome of one form check.
+type verdict struct {
+	allow   bool
+	codes   []string
+	comment string
+	id      string // CleanTalk's request id, for feedback
+	source  string
+	fail    string // set when the check could not be done (source == sourceError)
+	err     error
+}
+
+// failed reports whether the check could not be completed.
+func (v *verdict) failed() bool { return v.source == sourceError }
+
+// checkForm reads the submission of a request that matched form f, and
+// decides. The request body is put back byte-for-byte whatever happens;
+// release must be called once the rest of the chain has read it.
+func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict, release func(), err error) {
+	release = func() {}
+	captured, err := form.Capture(r, int64(h.MaxBody))
+	if captured != nil {
+		release = captured.Release
+	}
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, release, caddyhttp.Error(http.StatusRequestEntityTooLarge, err)
+		}
+		return failVerdict(failReadBody, err), release, nil
+	}
+	if !captured.Complete() {
+		return failVerdict(failTooLarge, nil), release, nil
+	}
+
+	contentType := r.Header.Get("Content-Type")
+	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
+	if err != nil {
+		if errors.Is(err, form.ErrUnsupported) {
+			return failVerdict(failUnsupported, err), release, nil
+		}
+		return failVerdict(failBadBody, err), release, nil
+	}
+	mapped := f.mapping.Apply(fields)
+	sig := h.browserSignals(r, ip, mapped)
+	if h.StripServiceFields {
+		h.stripServiceFields(r, captured, contentType)
+	}
+
+	s := submission{ip: ip, email: mapped.Email, nickname: mapped.Nickname, message: mapped.Message}
+	if lv := h.app.engine.check(s); lv != nil {
+		return lv, release, nil
+	}
+	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {
+		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly."), release, nil
+	}
+	// CleanTalk's test address is always refused. With a key it still goes
+	// to the cloud, so the test shows in the CleanTalk dashboard too.
+	test := isTestAddress(mapped.Email)
+	if !h.app.cloudUsable() {
+		if test {
+			return testVerdict(), release, nil
+		}
+		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}, release, nil
+	}
+	v = h.askCloud(r, f, ip, mapped, sig)
+	if test && (v.failed() || v.allow) {
+		v = testVerdict()
+	}
+	return v, release, nil
+}
+
+// stripServiceFields takes our and the bot detector's fields out of the
+// body the application gets. Anything that cannot be rewritten exactly is
+// passed on as it came.
+func (h *Handler) stripServiceFields(r *http.Request, c *form.Captured, contentType string) {
+	out, changed, err := form.Strip(contentType, c.Bytes(), form.IsServiceField)
+	if err != nil || !changed {
+		return
+	}
+	if err := c.Replace(r, out); err != nil {
+		h.logger.Debug("service fields left in the body", zap.Error(err))
+	}
+}
+
+// askCloud sends the submission to CleanTalk within the app's timeout.
+func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mapped, sig signals) *verdict {
+	req := &ctapi.CheckRequest{
+		SenderIP:       ip.String(),
+		XForwardedFor:  r.Header.Get("X-Forwarded-For"),
+		XRealIP:        strings.TrimSpace(r.Header.Get("X-Real-Ip")),
+		SenderEmail:    m.Email,
+		SenderNickname: m.Nickname,
+		Message:        m.Message,
+		Phone:          m.Phone,
+		SenderInfo: ctapi.SenderInfo{
+			Referrer:     r.Referer(),
+			UserAgent:    r.UserAgent(),
+			PageURL:      requestURL(r),
+			FieldsNumber: &m.FieldsNumber,
+		},
+		PostInfo: ctapi.PostInfo{
+			CommentType: f.commentType(),
+			PostURL:     r.Referer(),
+		},
+		AllHeaders: ctapi.AllHeaders(r.Header),
+	}
+	h.addSignals(req, sig)
+
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.app.Timeout))
+	defer cancel()
+	start := time.Now()
+	var (
+		resp *ctapi.CheckResponse
+		err  error
+	)
+	if f.Type == formTypeNewUser {
+		resp, err = h.app.client.CheckNewUser(ctx, req)
+	} else {
+		resp, err = h.app.client.CheckMessage(ctx, req)
+	}
+	h.app.metrics.observeCheck(f.Type, time.Since(start))
+	if err != nil {
+		kind := failCloud
+		if errors.Is(err, context.DeadlineExceeded) {
+			kind = failTimeout
+		}
+		h.app.metrics.cloudError(kind)
+		return failVerdict(kind, err)
+	}
+	if inactiveLicense(resp) {
+		// The cloud answers for a key it does not serve; its verdict means
+		// nothing. Have the key checked again, and treat this as a failure.
+		if h.app.account != nil {
+			h.app.account.recheckLicense()
+		}
+		h.app.metrics.cloudError(failLicense)
+		return failVerdict(failLicense, fmt.Errorf("CleanTalk answered %s", strings.Join(resp.Codes, " ")))
+	}
+	return &verdict{
+		allow:   resp.Allow,
+		codes:   resp.Codes,
+		comment: resp.Comment,
+		id:      resp.ID,
+		source:  sourceCloud,
+	}
+}
+
+func failVerdict(kind string, err error) *verdict {
+	return &verdict{source: sourceError, fail: kind, err: err}
+}
+
+// requestURL rebuilds the absolute URL the visitor posted to.
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}

@@ -1,0 +1,215 @@
+package cleantalk
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
+)
+
+// Feedback tells CleanTalk which of its verdicts were wrong (or right), which
+// is how the service learns a site. Items are queued, stored so that a
+// restart or a cloud outage loses none, and sent in batches.
+
+// requestIDPattern is the shape of CleanTalk's request ids.
+var requestIDPattern = regexp.MustCompile(`^[a-z0-9]{8,64}$`)
+
+const maxFeedbackQueue = 10000
+
+// FeedbackItem is one report: the request id of a check (the
+// X-Cleantalk-Id header or {http.cleantalk.id}) and whether it was spam.
+type FeedbackItem struct {
+	RequestID string `json:"request_id"`
+	Spam      *bool  `json:"spam"`
+}
+
+// parseFeedback reads one item or a list of items.
+func parseFeedback(body []byte) ([]ctapi.Feedback, error) {
+	var items []FeedbackItem
+	if err := json.Unmarshal(body, &items); err != nil {
+		var one FeedbackItem
+		if err := json.Unmarshal(body, &one); err != nil {
+			return nil, errors.New(`the body must be {"request_id": "...", "spam": true|false} or a list of them`)
+		}
+		items = []FeedbackItem{one}
+	}
+	if len(items) == 0 || len(items) > feedbackBatchSize {
+		return nil, fmt.Errorf("give between 1 and %d items", feedbackBatchSize)
+	}
+	out := make([]ctapi.Feedback, 0, len(items))
+	for _, it := range items {
+		if !requestIDPattern.MatchString(it.RequestID) {
+			return nil, fmt.Errorf("request_id %q is not a CleanTalk request id", it.RequestID)
+		}
+		if it.Spam == nil {
+			return nil, fmt.Errorf("request_id %s: say whether it was spam with \"spam\": true or false", it.RequestID)
+		}
+		out = append(out, ctapi.Feedback{RequestID: it.RequestID, Spam: *it.Spam})
+	}
+	return out, nil
+}
+
+// serveFeedback is the site's feedback route, for the application's
+// moderation screen.
+func (h *Handler) serveFeedback(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("feedback: use POST"))
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if subtle.ConstantTimeCompare([]byte(token), []byte(h.feedbackToken)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cleantalk feedback"`)
+		return caddyhttp.Error(http.StatusUnauthorized, errors.New("feedback: wrong or missing token"))
+	}
+	status, reply := h.app.acceptFeedback(r)
+	return writeJSONStatus(w, status, reply)
+}
+
+// acceptFeedback queues the feedback in a request body and says how it went.
+func (a *App) acceptFeedback(r *http.Request) (int, map[string]any) {
+	if a.account == nil {
+		return http.StatusServiceUnavailable, map[string]any{"error": "no access key is configured: there is nowhere to send feedback"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return http.StatusBadRequest, map[string]any{"error": "reading the body: " + err.Error()}
+	}
+	items, err := parseFeedback(body)
+	if err != nil {
+		return http.StatusBadRequest, map[string]any{"error": err.Error()}
+	}
+	if err := a.account.queueFeedback(r.Context(), items); err != nil {
+		if strings.Contains(err.Error(), "queue is full") {
+			return http.StatusServiceUnavailable, map[string]any{"error": err.Error()}
+		}
+		// Queued in memory; only the copy in storage failed.
+		a.logger.Warn("storing the feedback queue", zap.Error(err))
+	}
+	return http.StatusAccepted, map[string]any{"queued": len(items), "waiting": a.account.pendingFeedback()}
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// queueFeedback adds items to the queue and stores it.
+func (acc *account) queueFeedback(ctx context.Context, items []ctapi.Feedback) error {
+	acc.fbMu.Lock()
+	if len(acc.fbQueue)+len(items) > maxFeedbackQueue {
+		acc.fbMu.Unlock()
+		return fmt.Errorf("the feedback queue is full (%d items waiting)", maxFeedbackQueue)
+	}
+	acc.fbQueue = append(acc.fbQueue, items...)
+	err := acc.storeFeedbackLocked(ctx)
+	acc.fbMu.Unlock()
+	acc.start()
+	select {
+	case acc.fbWake <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+// feedbackWait is how long until the queue is sent: a short batching delay,
+// longer after failures.
+func (acc *account) feedbackWait() time.Duration {
+	acc.fbMu.Lock()
+	defer acc.fbMu.Unlock()
+	if len(acc.fbQueue) == 0 {
+		return feedbackMaxDelay
+	}
+	d := time.Duration(feedbackDelay.Load())
+	if acc.fbFails > 0 {
+		d <<= min(acc.fbFails, 6)
+	}
+	return min(d, feedbackMaxDelay)
+}
+
+// sendFeedback sends the queue in batches; what the cloud did not take stays.
+func (acc *account) sendFeedback(ctx context.Context) error {
+	for {
+		acc.fbMu.Lock()
+		batch := append([]ctapi.Feedback(nil), acc.fbQueue[:min(len(acc.fbQueue), feedbackBatchSize)]...)
+		acc.fbMu.Unlock()
+		if len(batch) == 0 {
+			return nil
+		}
+		received, err := acc.client.SendFeedback(ctx, batch)
+		if err == nil && received < len(batch) {
+			err = fmt.Errorf("CleanTalk took %d of %d feedback items; all are kept", received, len(batch))
+		}
+		acc.fbMu.Lock()
+		if err != nil {
+			acc.fbFails++
+			acc.fbMu.Unlock()
+			acc.logger.Warn("sending feedback failed; it stays queued", zap.Error(err), zap.Int("items", len(batch)))
+			return err
+		}
+		acc.fbFails = 0
+		acc.fbQueue = acc.fbQueue[len(batch):]
+		if err := acc.storeFeedbackLocked(ctx); err != nil {
+			acc.logger.Warn("storing the feedback queue", zap.Error(err))
+		}
+		acc.fbMu.Unlock()
+		acc.logger.Info("feedback sent", zap.Int("items", len(batch)))
+	}
+}
+
+// storeFeedbackLocked writes the queue to storage; fbMu must be held.
+func (acc *account) storeFeedbackLocked(ctx context.Context) error {
+	if len(acc.fbQueue) == 0 {
+		err := acc.storage.Delete(ctx, acc.fbStorage)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	b, err := json.Marshal(acc.fbQueue)
+	if err != nil {
+		return err
+	}
+	return acc.storage.Store(ctx, acc.fbStorage, b)
+}
+
+// loadFeedback reads the queue a previous run left in storage.
+func (acc *account) loadFeedback(ctx caddy.Context) {
+	b, err := acc.storage.Load(ctx, acc.fbStorage)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			acc.logger.Warn("reading the stored feedback queue", zap.Error(err))
+		}
+		return
+	}
+	var q []ctapi.Feedback
+	if err := json.Unmarshal(b, &q); err != nil {
+		acc.logger.Warn("the stored feedback queue is corrupt; it is dropped", zap.Error(err))
+		return
+	}
+	acc.fbQueue = q
+	if len(q) > 0 {
+		acc.logger.Info("feedback from an earlier run is queued", zap.Int("items", len(q)))
+	}
+}
+
+// pendingFeedback is the number of queued items.
+func (acc *account) pendingFeedback() int {
+	acc.fbMu.Lock()
+	defer acc.fbMu.Unlock()
+	return len(acc.fbQueue)
+}

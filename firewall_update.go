@@ -1,0 +1,233 @@
+package cleantalk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+)
+
+// update brings the table up to date. Under the storage lock it first looks
+// for a fresh snapshot another instance stored; only if there is none (or
+// force is set) does it download. On any failure the table in use stays.
+func (f *feed) update(ctx context.Context, force bool) error {
+	f.updateMu.Lock()
+	defer f.updateMu.Unlock()
+	if f.account != nil && !f.account.usable() {
+		return f.failed(errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed"))
+	}
+
+	lockName := f.storageKey() + ".lock"
+	if err := f.storage.Lock(ctx, lockName); err != nil {
+		return f.failed(fmt.Errorf("locking storage: %w", err))
+	}
+	defer func() { _ = f.storage.Unlock(context.WithoutCancel(ctx), lockName) }()
+
+	if !force {
+		hdr, err := f.readSnapshotHeader(ctx)
+		if err == nil && hdr.FetchedAt.After(f.status.Load().FetchedAt) && now().Sub(hdr.FetchedAt) < f.interval {
+			if err := f.loadSnapshot(ctx); err == nil {
+				return nil
+			}
+		}
+	}
+
+	start := now()
+	rows, skipped, err := f.download(ctx)
+	if err != nil {
+		return f.failed(err)
+	}
+	table := sfw.Build(append(rows, f.private...))
+	fetched := now()
+	f.install(table, fetched, "download", skipped)
+	if err := f.storeSnapshot(ctx, table, fetched); err != nil {
+		f.logger.Warn("storing firewall snapshot", zap.Error(err))
+	}
+	f.markSeen(ctx)
+	st := table.Stats()
+	f.logger.Info("firewall updated",
+		zap.Int("networks", st.Total),
+		zap.Int("ipv4", st.IPv4.Common.Black+st.IPv4.Common.White+st.IPv4.Personal.Black+st.IPv4.Personal.White),
+		zap.Int("ipv6", st.IPv6.Common.Black+st.IPv6.Common.White+st.IPv6.Personal.Black+st.IPv6.Personal.White),
+		zap.Int("skipped_rows", skipped),
+		zap.Duration("duration", now().Sub(start)))
+	emitEvent("cleantalk_firewall_updated", map[string]any{"networks": st.Total, "source": "download"})
+	return nil
+}
+
+func (f *feed) failed(err error) error {
+	st := *f.status.Load()
+	st.LastAttempt = now()
+	st.LastError = err.Error()
+	st.Failures++
+	f.status.Store(&st)
+	firewallUpdateFailures.Inc()
+	f.logger.Error("firewall update failed; the table in use stays", zap.Error(err), zap.Int("failures", st.Failures))
+	return err
+}
+
+// install swaps in a new table; readers never wait.
+func (f *feed) install(t *sfw.Table, fetched time.Time, from string, skipped int) {
+	st := t.Stats()
+	next := &feedStatus{
+		FetchedAt:   fetched,
+		LoadedFrom:  from,
+		Common:      st.IPv4.Common.Black + st.IPv4.Common.White + st.IPv6.Common.Black + st.IPv6.Common.White,
+		Personal:    st.IPv4.Personal.Black + st.IPv4.Personal.White + st.IPv6.Personal.Black + st.IPv6.Personal.White,
+		Skipped:     skipped,
+		LastAttempt: now(),
+	}
+	next.Stale = now().Sub(fetched) > staleAfter*f.interval
+	f.merged.Store(t)
+	f.status.Store(next)
+	if next.Stale {
+		f.enforced.Store(f.privateOnly)
+		firewallStale.Set(1)
+	} else {
+		f.enforced.Store(t)
+		firewallStale.Set(0)
+	}
+	firewallLastUpdate.Set(float64(fetched.Unix()))
+	setEntryGauges(st)
+}
+
+func setEntryGauges(st sfw.Stats) {
+	for family, fs := range map[string]sfw.FamilyStats{"ipv4": st.IPv4, "ipv6": st.IPv6} {
+		for source, c := range map[string]sfw.Counts{"common": fs.Common, "personal": fs.Personal, "private": fs.Private} {
+			firewallEntries.WithLabelValues(family, source, "black").Set(float64(c.Black))
+			firewallEntries.WithLabelValues(family, source, "white").Set(float64(c.White))
+		}
+	}
+}
+
+// applyRecords adds (or deletes) records of the personal lists at once,
+// as CleanTalk's private_record_add and private_record_delete remote calls
+// ask. The next download brings the same records from the cloud.
+func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error {
+	if !f.key.download {
+		return errors.New("the firewall downloads nothing here: no access key, or firewall off")
+	}
+	f.updateMu.Lock()
+	defer f.updateMu.Unlock()
+	cur := f.merged.Load()
+	if cur == nil {
+		return errors.New("no firewall data yet")
+	}
+	change := make(map[netip.Prefix]sfw.Row, len(rows))
+	for _, r := range rows {
+		change[r.Prefix.Masked()] = r
+	}
+	out := cur.Rows()
+	out = slices.DeleteFunc(out, func(r sfw.Row) bool {
+		_, hit := change[r.Prefix]
+		return hit && r.Source == sfw.SourcePersonal
+	})
+	if add {
+		for _, r := range change {
+			out = append(out, r)
+		}
+	}
+	t := sfw.Build(out)
+	st := f.status.Load()
+	f.install(t, st.FetchedAt, st.LoadedFrom, st.Skipped)
+	if err := f.storeSnapshot(ctx, t, st.FetchedAt); err != nil {
+		f.logger.Warn("storing firewall snapshot", zap.Error(err))
+	}
+	f.markSeen(ctx)
+	f.logger.Info("personal list records changed by CleanTalk", zap.Bool("added", add), zap.Int("records", len(change)), zap.Int("networks", t.Len()))
+	return nil
+}
+
+// download fetches the common and the personal lists and checks each
+// against its checksum file. Any error rejects the whole update.
+func (f *feed) download(ctx context.Context) (rows []sfw.Row, skipped int, err error) {
+	for _, common := range []bool{true, false} {
+		src := sfw.SourcePersonal
+		if common {
+			src = sfw.SourceCommon
+		}
+		r, s, err := f.downloadList(ctx, common, src)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s lists: %w", src, err)
+		}
+		rows = append(rows, r...)
+		skipped += s
+	}
+	return rows, skipped, nil
+}
+
+func (f *feed) downloadList(ctx context.Context, common bool, src sfw.Source) ([]sfw.Row, int, error) {
+	files, err := f.client.BlacklistsDB(ctx, common)
+	if err != nil {
+		return nil, 0, err
+	}
+	index, err := f.client.FetchFile(ctx, files.FileURL, maxFileBytes)
+	if err != nil {
+		return nil, 0, fmt.Errorf("file index: %w", err)
+	}
+	urls, err := ctapi.ParseFileIndex(index, maxFilesPerList)
+	if err != nil {
+		return nil, 0, fmt.Errorf("file index: %w", err)
+	}
+	if files.CKURL != "" && !slices.Contains(urls, files.CKURL) {
+		urls = append(urls, files.CKURL)
+	}
+
+	var (
+		rows      []sfw.Row
+		read      int
+		skipped   int
+		total     int64
+		checksums *sfw.Checksums
+	)
+	for _, u := range urls {
+		name := fileName(u)
+		if !strings.Contains(name, "bl_list") && !strings.Contains(name, "ck_list") {
+			continue // ua_list and anything new: not used
+		}
+		data, err := f.client.FetchFile(ctx, u, maxFileBytes)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
+		}
+		if total += int64(len(data)); total > maxListBytes {
+			return nil, 0, fmt.Errorf("lists exceed %d bytes", maxListBytes)
+		}
+		if strings.Contains(name, "ck_list") {
+			ck, err := sfw.ReadCKList(bytes.NewReader(data))
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: %w", name, err)
+			}
+			checksums = &ck
+			continue
+		}
+		r, s, err := sfw.ReadBLList(bytes.NewReader(data), src, sfw.Limits{MaxRows: maxRowsPerFile, MaxBytes: maxListBytes})
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
+		}
+		rows = append(rows, r...)
+		read += len(r)
+		skipped += s
+	}
+	if checksums == nil {
+		return nil, 0, errors.New("no checksum file (ck_list) in the download")
+	}
+	if err := checksums.Verify(read, skipped); err != nil {
+		return nil, 0, err
+	}
+	return rows, skipped, nil
+}
+
+// fileName is the last path element of a file URL.
+func fileName(u string) string {
+	u, _, _ = strings.Cut(u, "?")
+	return u[strings.LastIndexByte(u, '/')+1:]
+}

@@ -1,0 +1,285 @@
+package cleantalk
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/inject"
+)
+
+func init() {
+	caddy.RegisterModule(new(Handler))
+}
+
+// Handler protects one site: it runs the SpamFireWall on every request and
+// checks the form submissions of the routes it is told about. Everything the
+// sites share (key, lists, firewall table) is configured on the cleantalk
+// app.
+type Handler struct {
+	// Whether the SpamFireWall checks this site's visitors. Default: true.
+	Firewall *bool `json:"firewall,omitempty"`
+
+	// The form routes to check. A request is checked when its method is
+	// POST, PUT or PATCH and it matches a form.
+	Forms []*Form `json:"forms,omitempty"`
+
+	// What to do with spam: "block" answers 403 with a page that gives the
+	// reason (or JSON when the client asked for JSON); "tag" passes the
+	// request on with X-Cleantalk-* headers for the application to
+	// moderate; "error" hands a 403 error to Caddy's handle_errors routes.
+	// Default: block.
+	OnSpam string `json:"on_spam,omitempty"`
+
+	// What to do when a submission cannot be checked (cloud unreachable,
+	// timeout, body over max_body, unreadable body): "allow" lets it
+	// through, "block" treats it as spam. Default: allow.
+	OnError string `json:"on_error,omitempty"`
+
+	// The most bytes of a request body read for a check. Larger bodies
+	// are passed on untouched without a check, as on_error says.
+	// Default: 1 MiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	// Add CleanTalk's bot-detector script to HTML pages and forward its
+	// event token with each check.
+	BotDetector bool `json:"bot_detector,omitempty"`
+
+	// Where pages load the bot-detector script from.
+	// Default: https://fd.cleantalk.org/ct-bot-detector-wrapper.js
+	BotDetectorURL string `json:"bot_detector_url,omitempty"`
+
+	// Whether HTML pages load the module's small script that proves
+	// JavaScript ran (js_on). Only sites with forms get it. Default: true.
+	JSCheck *bool `json:"js_check,omitempty"`
+
+	// Refuse submissions made sooner than this after their page loaded
+	// (FAST_SUBMIT). Zero: no such rule, the cloud weighs submit_time.
+	MinSubmitTime caddy.Duration `json:"min_submit_time,omitempty"`
+
+	// Remove the module's and the bot detector's fields from submissions
+	// before the application sees them.
+	StripServiceFields bool `json:"strip_service_fields,omitempty"`
+
+	// A path where the application reports verdicts that were wrong (or
+	// right), with a token.
+	Feedback *FeedbackRoute `json:"feedback,omitempty"`
+
+	// A path where CleanTalk's cloud may call this server
+	// (spbc_remote_call_action: sfw_update, sfw_send_logs,
+	// private_record_add, private_record_delete). Off when empty.
+	RemoteCalls string `json:"remote_calls,omitempty"`
+
+	// Log what would happen but never block anything.
+	DryRun bool `json:"dry_run,omitempty"`
+
+	app           *App
+	logger        *zap.Logger
+	feedbackToken string
+}
+
+// FeedbackRoute is where an application reports verdicts: a POST of
+// {"request_id": "...", "spam": true|false} (or a list of them) with the
+// header "Authorization: Bearer <token>".
+type FeedbackRoute struct {
+	// The request path.
+	Path string `json:"path,omitempty"`
+
+	// The bearer token the application must send. Placeholders such as
+	// {env.CLEANTALK_FEEDBACK_TOKEN} are expanded when the config loads.
+	Token string `json:"token,omitempty"`
+}
+
+// Verdict actions.
+const (
+	onSpamBlock  = "block"
+	onSpamTag    = "tag"
+	onSpamError  = "error"
+	onErrorAllow = "allow"
+	onErrorBlock = "block"
+)
+
+const defaultMaxBody = 1 << 20
+
+// CaddyModule returns the Caddy module information.
+func (*Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.cleantalk",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets up the handler and connects it to the cleantalk app.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	appIface, err := ctx.App("cleantalk")
+	if err != nil {
+		return fmt.Errorf("getting cleantalk app: %v", err)
+	}
+	h.app = appIface.(*App)
+
+	if h.OnSpam == "" {
+		h.OnSpam = onSpamBlock
+	}
+	if h.OnError == "" {
+		h.OnError = onErrorAllow
+	}
+	if h.MaxBody == 0 {
+		h.MaxBody = defaultMaxBody
+	}
+	for i, f := range h.Forms {
+		if err := f.provision(ctx); err != nil {
+			return fmt.Errorf("form %d: %w", i, err)
+		}
+	}
+	if h.Feedback != nil {
+		h.feedbackToken = caddy.NewReplacer().ReplaceKnown(h.Feedback.Token, "")
+	}
+	if h.RemoteCalls != "" && !h.app.KeyConfigured() {
+		h.logger.Warn("remote_calls needs an api_key to check CleanTalk's token; every remote call is refused")
+	}
+	return nil
+}
+
+// Validate checks the handler's configuration.
+func (h *Handler) Validate() error {
+	switch h.OnSpam {
+	case onSpamBlock, onSpamTag, onSpamError:
+	default:
+		return fmt.Errorf("cleantalk: on_spam must be block, tag or error, not %q", h.OnSpam)
+	}
+	switch h.OnError {
+	case onErrorAllow, onErrorBlock:
+	default:
+		return fmt.Errorf("cleantalk: on_error must be allow or block, not %q", h.OnError)
+	}
+	if h.MaxBody < 0 {
+		return errors.New("cleantalk: max_body must be positive")
+	}
+	if h.MinSubmitTime < 0 {
+		return errors.New("cleantalk: min_submit_time must be positive")
+	}
+	if h.Feedback != nil {
+		if !strings.HasPrefix(h.Feedback.Path, "/") {
+			return fmt.Errorf("cleantalk: feedback path %q must start with /", h.Feedback.Path)
+		}
+		if len(h.feedbackToken) < 16 {
+			return errors.New("cleantalk: the feedback token must be at least 16 characters")
+		}
+	}
+	if h.RemoteCalls != "" && !strings.HasPrefix(h.RemoteCalls, "/") {
+		return fmt.Errorf("cleantalk: remote_calls path %q must start with /", h.RemoteCalls)
+	}
+	if h.BotDetectorURL != "" {
+		if err := checkScriptURL(h.BotDetectorURL); err != nil {
+			return fmt.Errorf("cleantalk: bot_detector: %w", err)
+		}
+	}
+	for i, f := range h.Forms {
+		if err := f.validate(); err != nil {
+			return fmt.Errorf("cleantalk: form %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP runs the firewall and, on form routes, the spam check, then
+// passes the request on.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	stripClientTags(r.Header)
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	setPlaceholders(repl, nil)
+
+	ip := clientIP(r)
+	done, release, err := h.serveOwnPaths(w, r, ip)
+	defer release()
+	if done || err != nil {
+		return err
+	}
+	if h.firewallOn() {
+		if done, err := h.firewall(w, r, ip); done || err != nil {
+			return err
+		}
+	}
+
+	if f := h.matchForm(r); f != nil {
+		v, release, err := h.checkForm(r, f, ip)
+		defer release()
+		if err != nil {
+			return err
+		}
+		if done, err := h.act(w, r, f, v, ip, repl); done || err != nil {
+			return err
+		}
+	}
+	return h.serveNext(w, r, next)
+}
+
+// serveOwnPaths answers the paths the handler serves itself: the page
+// script, the feedback route and the remote-call path.
+// release must be called once the request is done.
+func (h *Handler) serveOwnPaths(w http.ResponseWriter, r *http.Request, ip netip.Addr) (done bool, release func(), err error) {
+	switch path := r.URL.Path; {
+	case path == scriptPath && h.jsCheckOn() && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		return true, func() {}, h.serveScript(w, r, ip)
+	case h.Feedback != nil && path == h.Feedback.Path:
+		return true, func() {}, h.serveFeedback(w, r)
+	case h.RemoteCalls != "" && path == h.RemoteCalls:
+		return h.serveRemoteCall(w, r)
+	}
+	return false, func() {}, nil
+}
+
+// serveNext passes the request on; on sites with forms, HTML pages get the
+// page-load stamp and the scripts.
+func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !h.touchesPages() {
+		return next.ServeHTTP(w, r)
+	}
+	return inject.Serve(w, r, inject.Options{
+		SnippetFor: h.pageSnippet,
+		// reverse_proxy flushes after every write when the upstream sends
+		// no length; holding those flushes (up to the size cap) is what lets
+		// pages of PHP and Node backends get the scripts at all.
+		HoldFlush: true,
+		OnPage:    func(hdr http.Header) { h.setPageCookie(r, hdr) },
+	}, next.ServeHTTP)
+}
+
+func (h *Handler) firewallOn() bool { return h.Firewall == nil || *h.Firewall }
+
+// clientIP is the client address Caddy resolved for this request, honouring
+// the server's trusted_proxies.
+func clientIP(r *http.Request) netip.Addr {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
+}
+
+// tagPrefix starts the request headers that carry a verdict to the
+// application. Clients must never be able to set them.
+const tagPrefix = "X-Cleantalk-"
+
+func stripClientTags(h http.Header) {
+	for name := range h {
+		if len(name) >= len(tagPrefix) && strings.EqualFold(name[:len(tagPrefix)], tagPrefix) {
+			delete(h, name)
+		}
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

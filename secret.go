@@ -1,0 +1,74 @@
+package cleantalk
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/certmagic"
+)
+
+// secretKey is where the signing secret lives in Caddy's storage, so that
+// every instance sharing the storage, and every restart, signs and verifies
+// cookies alike.
+const (
+	secretKey  = "cleantalk/secret"
+	secretLock = "cleantalk/secret.lock"
+)
+
+// secret signs the cookies the module hands out (firewall pass, page-load
+// time, JavaScript proof). Each purpose gets its own derived key.
+type secret struct {
+	root []byte
+}
+
+// loadSecret reads the signing secret from storage, creating it once under
+// the storage lock so that instances of a cluster agree on one.
+func loadSecret(ctx caddy.Context, storage certmagic.Storage) (*secret, error) {
+	if s, err := readSecret(ctx, storage); err == nil {
+		return s, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := storage.Lock(ctx, secretLock); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", secretLock, err)
+	}
+	defer func() { _ = storage.Unlock(context.WithoutCancel(ctx), secretLock) }()
+	if s, err := readSecret(ctx, storage); err == nil {
+		return s, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	root := make([]byte, 32)
+	_, _ = rand.Read(root)
+	if err := storage.Store(ctx, secretKey, []byte(hex.EncodeToString(root)+"\n")); err != nil {
+		return nil, fmt.Errorf("storing %s: %w", secretKey, err)
+	}
+	return &secret{root: root}, nil
+}
+
+func readSecret(ctx context.Context, storage certmagic.Storage) (*secret, error) {
+	b, err := storage.Load(ctx, secretKey)
+	if err != nil {
+		return nil, err
+	}
+	root, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(root) < 32 {
+		return nil, fmt.Errorf("%s in storage is corrupt; delete it to have a new one made", secretKey)
+	}
+	return &secret{root: root}, nil
+}
+
+// key derives the key of one purpose.
+func (s *secret) key(purpose string) []byte {
+	m := hmac.New(sha256.New, s.root)
+	m.Write([]byte("caddy-cleantalk/" + purpose))
+	return m.Sum(nil)
+}

@@ -1,0 +1,236 @@
+package cleantalk
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+)
+
+// The SpamFireWall is a JavaScript challenge, not a wall: a blacklisted
+// browser gets a page whose script sets a signed pass cookie and reloads,
+// so people on a listed address get through after a few seconds while bots
+// that run no JavaScript stay out.
+const (
+	passCookie   = "ct_sfw_pass"
+	passLifetime = 30 * 24 * time.Hour
+	passDelay    = 3 // seconds the block page waits before reloading
+	testParam    = "sfw_test_ip"
+)
+
+// firewall checks the client's address. It reports done when it answered
+// the request itself.
+func (h *Handler) firewall(w http.ResponseWriter, r *http.Request, ip netip.Addr) (bool, error) {
+	if strings.Contains(r.URL.RawQuery, testParam+"=") {
+		if test := r.URL.Query().Get(testParam); test != "" {
+			return true, h.serveTestPage(w, r, ip, test)
+		}
+	}
+	t := h.app.table()
+	if !t.Blocked(ip) {
+		return false, nil
+	}
+	m := t.Explain(ip)
+	if h.app.validPass(r, ip) {
+		firewallRequests.WithLabelValues("passed").Inc()
+		h.app.recordHit(ip, m, r, false)
+		return false, nil
+	}
+	firewallRequests.WithLabelValues("blocked").Inc()
+	h.app.recordHit(ip, m, r, true)
+	h.logger.Info("firewall blocked a request",
+		zap.String("client_ip", ip.String()),
+		zap.String("network", m.Prefix.String()),
+		zap.String("list", m.Source.String()),
+		zap.String("uri", r.RequestURI),
+		zap.String("request_id", requestUUID(r)))
+	emitEvent("cleantalk_firewall_blocked", map[string]any{
+		"client_ip": ip.String(), "network": m.Prefix.String(), "list": m.Source.String(),
+	})
+	if h.DryRun {
+		return false, nil
+	}
+	return true, h.writeFirewallPage(w, r, ip, nil)
+}
+
+// isPageLoad reports whether a browser asked for a page, which is when the
+// challenge can work; everything else gets a plain 403.
+func isPageLoad(r *http.Request) bool {
+	return strings.Contains(strings.ToLower(r.Header.Get("Accept")), "text/html")
+}
+
+// firewallPageData fills the block page.
+type firewallPageData struct {
+	IP       string
+	Network  string
+	Nonce    string
+	Cookie   string // the script's cookie assignment; empty on test pages
+	Delay    int
+	Reload   string
+	Test     *testResult
+	Lookup   string
+	HomeLink string
+}
+
+type testResult struct {
+	IP      string
+	RealIP  string
+	Blocked bool
+	Message string
+}
+
+//go:embed assets/firewall.html
+var firewallPageSource string
+
+var firewallPage = template.Must(template.New("firewall").Parse(firewallPageSource))
+
+func (h *Handler) writeFirewallPage(w http.ResponseWriter, r *http.Request, ip netip.Addr, test *testResult) error {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Del("Content-Length")
+	hdr.Del("Etag")
+	hdr.Del("Last-Modified")
+	if test == nil && !isPageLoad(r) {
+		hdr.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, err := w.Write([]byte("403 Forbidden: your address is on CleanTalk's SpamFireWall blacklist.\n"))
+		return err
+	}
+
+	nonce := newNonce()
+	data := firewallPageData{
+		IP:     ip.String(),
+		Nonce:  nonce,
+		Delay:  passDelay,
+		Reload: reloadURL(r),
+		Test:   test,
+		Lookup: "https://cleantalk.org/blacklists/" + url.PathEscape(ip.String()),
+	}
+	if test == nil {
+		data.Cookie = h.app.passCookieJS(r, ip)
+	}
+	// The page is ours alone: its policy allows nothing but its own inline
+	// style and script, whatever the site's policy says.
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+"'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(http.StatusForbidden)
+	return firewallPage.Execute(w, data)
+}
+
+// serveTestPage shows what the firewall would do with another address,
+// without changing anything, as CleanTalk's sfw_test_ip does.
+func (h *Handler) serveTestPage(w http.ResponseWriter, r *http.Request, real netip.Addr, raw string) error {
+	ip, err := netip.ParseAddr(strings.TrimSpace(raw))
+	res := &testResult{IP: raw, RealIP: real.String()}
+	switch {
+	case err != nil:
+		res.Message = "This is not an IP address."
+	default:
+		ip = ip.Unmap()
+		res.IP = ip.String()
+		m := h.app.table().Explain(ip)
+		res.Blocked = m.Blocked
+		res.Message = describeMatch(m)
+		if st := h.app.feed.status.Load(); st.Stale {
+			res.Message += " The CleanTalk data is too old and is not enforced at the moment."
+		}
+	}
+	return h.writeFirewallPage(w, r, ip, res)
+}
+
+// describeMatch says in words what the table holds for an address.
+func describeMatch(m sfw.Match) string {
+	var list string
+	switch m.Source {
+	case sfw.SourceCommon:
+		list = "in global lists"
+	case sfw.SourcePersonal:
+		list = "in personal lists"
+	case sfw.SourcePrivate:
+		list = "in this server's own lists"
+	}
+	switch {
+	case !m.Listed:
+		return "This IP is passed (not in any lists)."
+	case m.Blocked:
+		return "This IP is blocked (" + list + ", network " + m.Prefix.String() + ")."
+	default:
+		return "This IP is passed (whitelisted " + list + ", network " + m.Prefix.String() + ")."
+	}
+}
+
+// reloadURL is the address the block page reloads: the same one, without
+// the test parameter.
+func reloadURL(r *http.Request) string {
+	u := *r.URL
+	q := u.Query()
+	if q.Has(testParam) {
+		q.Del(testParam)
+		u.RawQuery = q.Encode()
+	}
+	return u.RequestURI()
+}
+
+func newNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// The pass cookie is "<expiry>.<mac>": the expiry in Unix seconds, and an
+// HMAC of the client address and the expiry under the deployment's secret.
+// It cannot be forged, moved to another address or kept past its expiry,
+// and it is checked without looking anything up.
+
+func (a *App) passCookieValue(ip netip.Addr, expires time.Time) string {
+	exp := strconv.FormatInt(expires.Unix(), 10)
+	return exp + "." + a.passMAC(ip, exp)
+}
+
+func (a *App) passMAC(ip netip.Addr, exp string) string {
+	m := hmac.New(sha256.New, a.secret.key("sfw-pass"))
+	b := ip.As16()
+	m.Write(b[:])
+	m.Write([]byte(exp))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// validPass reports whether the request carries a valid pass cookie for ip.
+func (a *App) validPass(r *http.Request, ip netip.Addr) bool {
+	c, err := r.Cookie(passCookie)
+	if err != nil {
+		return false
+	}
+	exp, mac, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return false
+	}
+	unix, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || now().Unix() > unix || time.Unix(unix, 0).Sub(now()) > passLifetime+time.Minute {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(a.passMAC(ip, exp)))
+}
+
+// passCookieJS is the cookie the block page's script sets.
+func (a *App) passCookieJS(r *http.Request, ip netip.Addr) string {
+	c := passCookie + "=" + a.passCookieValue(ip, now().Add(passLifetime)) +
+		"; path=/; max-age=" + strconv.Itoa(int(passLifetime.Seconds())) + "; SameSite=Lax"
+	if r.TLS != nil {
+		c += "; Secure"
+	}
+	return c
+}

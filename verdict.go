@@ -1,0 +1,225 @@
+package cleantalk
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+)
+
+// Request headers that carry the verdict to the application (on_spam tag,
+// and on every checked submission that is passed on).
+const (
+	headerAllow   = tagPrefix + "Allow"
+	headerCodes   = tagPrefix + "Codes"
+	headerComment = tagPrefix + "Comment"
+	headerID      = tagPrefix + "Id"
+	headerError   = tagPrefix + "Error"
+)
+
+// Placeholders set on every request the handler sees.
+const (
+	phAllow   = "http.cleantalk.allow"
+	phCodes   = "http.cleantalk.codes"
+	phComment = "http.cleantalk.comment"
+	phID      = "http.cleantalk.id"
+	phError   = "http.cleantalk.error"
+)
+
+// act carries out the verdict on a checked submission. It reports done when
+// it has written the response itself.
+func (h *Handler) act(w http.ResponseWriter, r *http.Request, f *Form, v *verdict, ip netip.Addr, repl *caddy.Replacer) (bool, error) {
+	spam := !v.allow
+	if v.failed() {
+		spam = h.OnError == onErrorBlock
+		v.allow = !spam
+	}
+	setPlaceholders(repl, v)
+	h.app.metrics.countCheck(f.Type, v)
+	h.logVerdict(r, f, v, ip, spam)
+
+	if spam && !h.DryRun {
+		switch h.OnSpam {
+		case onSpamBlock:
+			return true, h.writeBlocked(w, r, v)
+		case onSpamError:
+			return true, caddyhttp.Error(http.StatusForbidden, errors.New("cleantalk: "+visitorReason(v)))
+		}
+	}
+	tagRequest(r.Header, v)
+	return false, nil
+}
+
+// setPlaceholders publishes the verdict (or empty values when the request
+// was not checked) as {http.cleantalk.*} placeholders.
+func setPlaceholders(repl *caddy.Replacer, v *verdict) {
+	if v == nil {
+		for _, k := range []string{phAllow, phCodes, phComment, phID, phError} {
+			repl.Set(k, "")
+		}
+		return
+	}
+	repl.Set(phAllow, boolDigit(v.allow))
+	repl.Set(phCodes, strings.Join(v.codes, " "))
+	repl.Set(phComment, cleanComment(v.comment))
+	repl.Set(phID, v.id)
+	repl.Set(phError, v.fail)
+}
+
+// tagRequest adds the verdict headers for the application.
+func tagRequest(h http.Header, v *verdict) {
+	h.Set(headerAllow, boolDigit(v.allow))
+	h.Set(headerCodes, strings.Join(v.codes, " "))
+	h.Set(headerComment, headerSafe(cleanComment(v.comment)))
+	h.Set(headerID, v.id)
+	if v.fail != "" {
+		h.Set(headerError, v.fail)
+	}
+}
+
+func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr, spam bool) {
+	fields := []zap.Field{
+		zap.String("client_ip", ip.String()),
+		zap.String("route", r.URL.Path),
+		zap.String("type", f.Type),
+		zap.Strings("codes", v.codes),
+		zap.String("id", v.id),
+		zap.String("source", v.source),
+		zap.String("request_id", requestUUID(r)),
+	}
+	if v.failed() {
+		fields = append(fields, zap.String("failure", v.fail))
+		if v.err != nil {
+			fields = append(fields, zap.Error(v.err))
+		}
+	}
+	switch {
+	case spam && h.DryRun:
+		h.logger.Info("dry run: submission would be refused", fields...)
+	case spam:
+		h.logger.Info("submission refused", append(fields, zap.String("action", h.OnSpam))...)
+	case v.failed():
+		h.logger.Warn("submission not checked, passed on", fields...)
+	default:
+		h.logger.Debug("submission allowed", fields...)
+	}
+}
+
+// requestUUID is Caddy's unique id of the request, the same as
+// {http.request.uuid}.
+func requestUUID(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	id, _ := repl.GetString("http.request.uuid")
+	return id
+}
+
+//go:embed assets/blocked.html
+var blockedPageSource string
+
+var blockedPage = template.Must(template.New("blocked").Parse(blockedPageSource))
+
+// writeBlocked answers a refused submission with 403 and the reason, as
+// JSON when the client asked for JSON and as a small HTML page otherwise.
+func (h *Handler) writeBlocked(w http.ResponseWriter, r *http.Request, v *verdict) error {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Del("Content-Length")
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		return json.NewEncoder(w).Encode(map[string]any{
+			"allow":   0,
+			"codes":   nonNil(v.codes),
+			"comment": visitorReason(v),
+			"id":      v.id,
+		})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	return blockedPage.Execute(w, struct{ Reason, ID string }{visitorReason(v), v.id})
+}
+
+// visitorReason is the explanation shown to a refused visitor.
+func visitorReason(v *verdict) string {
+	if v.failed() {
+		return "Your submission could not be checked for spam right now. Please try again later."
+	}
+	if c := cleanComment(v.comment); c != "" {
+		return c
+	}
+	return "Your submission was refused as spam."
+}
+
+// wantsJSON reports whether the client prefers a JSON answer: it accepts
+// JSON and not HTML, or it posted JSON without saying what it accepts.
+func wantsJSON(r *http.Request) bool {
+	accept := strings.ToLower(r.Header.Get("Accept"))
+	if strings.Contains(accept, "json") && !strings.Contains(accept, "text/html") {
+		return true
+	}
+	ct := strings.ToLower(r.Header.Get("Content-Type"))
+	return (accept == "" || accept == "*/*") && strings.Contains(ct, "json")
+}
+
+// cleanComment turns CleanTalk's "*** Forbidden. Sender blacklisted. ***"
+// into plain text.
+func cleanComment(c string) string {
+	c = strings.TrimSpace(c)
+	c = strings.TrimSpace(strings.TrimPrefix(c, "***"))
+	c = strings.TrimSpace(strings.TrimSuffix(c, "***"))
+	return stripTags(c)
+}
+
+// stripTags removes HTML tags the cloud may put in comments (it uses <a>,
+// <p> and <br>); the result is shown as text.
+func stripTags(s string) string {
+	if !strings.ContainsRune(s, '<') {
+		return s
+	}
+	var b strings.Builder
+	inTag := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>' && inTag:
+			inTag = false
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// headerSafe drops the bytes a header value cannot carry.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
