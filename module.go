@@ -194,7 +194,7 @@ func (h *Handler) Validate() error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripClientTags(r.Header)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	setPlaceholders(repl, nil)
+	repl.Map(emptyPlaceholders)
 
 	ip := clientIP(r)
 	done, release, err := h.serveOwnPaths(w, r, ip)
@@ -269,11 +269,13 @@ func clientIP(r *http.Request) netip.Addr {
 // application. Clients must never be able to set them.
 const tagPrefix = "X-Cleantalk-"
 
+// stripClientTags removes the verdict headers a client sent. Go's servers
+// (HTTP/1, 2 and 3) canonicalize incoming header names, so the canonical
+// names are all there is to delete; this runs on every request, where a
+// scan of the whole header map would cost more than the firewall lookup.
 func stripClientTags(h http.Header) {
-	for name := range h {
-		if len(name) >= len(tagPrefix) && strings.EqualFold(name[:len(tagPrefix)], tagPrefix) {
-			delete(h, name)
-		}
+	for _, name := range tagHeaders {
+		delete(h, name)
 	}
 }
 

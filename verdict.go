@@ -24,6 +24,9 @@ const (
 	headerError   = tagPrefix + "Error"
 )
 
+// tagHeaders are all the verdict headers.
+var tagHeaders = [...]string{headerAllow, headerCodes, headerComment, headerID, headerError}
+
 // Placeholders set on every request the handler sees.
 const (
 	phAllow   = "http.cleantalk.allow"
@@ -57,15 +60,19 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, f *Form, v *verdic
 	return false, nil
 }
 
-// setPlaceholders publishes the verdict (or empty values when the request
-// was not checked) as {http.cleantalk.*} placeholders.
-func setPlaceholders(repl *caddy.Replacer, v *verdict) {
-	if v == nil {
-		for _, k := range []string{phAllow, phCodes, phComment, phID, phError} {
-			repl.Set(k, "")
-		}
-		return
+// emptyPlaceholders gives the {http.cleantalk.*} placeholders their empty
+// value until a check sets them. It is a provider rather than five Set
+// calls because every request pays for it.
+func emptyPlaceholders(key string) (any, bool) {
+	switch key {
+	case phAllow, phCodes, phComment, phID, phError:
+		return "", true
 	}
+	return nil, false
+}
+
+// setPlaceholders publishes the verdict as {http.cleantalk.*} placeholders.
+func setPlaceholders(repl *caddy.Replacer, v *verdict) {
 	repl.Set(phAllow, boolDigit(v.allow))
 	repl.Set(phCodes, strings.Join(v.codes, " "))
 	repl.Set(phComment, cleanComment(v.comment))

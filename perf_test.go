@@ -1,0 +1,275 @@
+package cleantalk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+)
+
+// instantCloud answers every check at once with a fixed verdict, so that a
+// benchmark measures the module and not the fake cloud's strict decoding.
+func instantCloud(tb testing.TB) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"allow":1,"comment":"","id":"0123456789abcdef0123456789abcdef","codes":"ALLOWED","stop_queue":0,"spam":0,"inactive":0,"account_status":1}`)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkFormCheck measures a 10 KiB form post through Caddy with the
+// check (against an instant cloud on loopback) and without it, in one run:
+// the difference is the check's own cost.
+//
+//	go test -run '^$' -bench FormCheck -benchmem -count 10 . | benchstat -
+func BenchmarkFormCheck(b *testing.B) {
+	cloud := instantCloud(b)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(echo.Close)
+	storage, err := os.MkdirTemp(scratchRoot, "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	storage file_system %s
+	log {
+		level ERROR
+	}
+	cleantalk {
+		api_key %s
+		moderate_url %s
+		api_url %s
+		firewall off
+	}
+}
+http://localhost:9080 {
+	route /with {
+		cleantalk {
+			form /with {
+				email email
+				nickname name
+				message message
+			}
+		}
+		reverse_proxy %s
+	}
+	reverse_proxy /without %s
+}
+`, storage, testKey, cloud.URL, cloud.URL, strings.TrimPrefix(echo.URL, "http://"), strings.TrimPrefix(echo.URL, "http://"))
+	tester := caddytest.NewTester(b)
+	tester.InitServer(cfg, "caddyfile")
+
+	msg := strings.Repeat("Hello, this is a perfectly normal message. ", 240)[:10*1024-60]
+	body := []byte("name=Jane+Doe&email=jane%40example.org&message=" + strings.ReplaceAll(msg, " ", "+"))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	for _, path := range []string{"/without", "/with"} {
+		b.Run(strings.TrimPrefix(path, "/"), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				resp, err := client.Post(siteURL+path, formCT, bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFirewallHotPath measures what the handler adds to a request from
+// an unlisted address on a site with the firewall on and a 1M-network
+// table, against the same request served by the next handler alone: each
+// iteration makes the per-request replacer and variables Caddy makes.
+//
+//	go test -run '^$' -bench FirewallHotPath -benchmem -count 10 . | benchstat -
+func BenchmarkFirewallHotPath(b *testing.B) {
+	f := &feed{}
+	f.enforced.Store(sfw.Build(randomTable(1_000_000, 7)))
+	f.status.Store(&feedStatus{})
+	h := &Handler{app: &App{feed: f}, logger: zap.NewNop()}
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	base := httptest.NewRequest(http.MethodGet, "http://example.com/blog/post?page=2", nil)
+	for name, value := range map[string]string{
+		"Accept": "text/html,application/xhtml+xml", "Accept-Language": "en-GB,en;q=0.9",
+		"User-Agent": "Mozilla/5.0 (X11; Linux x86_64)", "Cookie": "session=abc", "Accept-Encoding": "gzip, br",
+	} {
+		base.Header.Set(name, value)
+	}
+	request := func() *http.Request {
+		repl := caddy.NewReplacer()
+		repl.Map(func(string) (any, bool) { return nil, false }) // as caddyhttp adds its own
+		ctx := context.WithValue(base.Context(), caddy.ReplacerCtxKey, repl)
+		ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "192.0.2.1"})
+		return base.WithContext(ctx)
+	}
+	w := httptest.NewRecorder()
+	b.Run("next-only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = next.ServeHTTP(w, request())
+		}
+	})
+	b.Run("with-firewall", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.ServeHTTP(w, request(), next)
+		}
+	})
+}
+
+// randomTable makes n CleanTalk rows, mostly /32s and some /24s, avoiding
+// loopback, with a few whitelisted addresses inside blacklisted networks.
+func randomTable(n int, seed uint64) []sfw.Row {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rows := make([]sfw.Row, 0, n)
+	for len(rows) < n {
+		a := r.Uint32()
+		if a>>24 == 127 || a>>24 == 0 {
+			continue
+		}
+		ip := netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+		bits := 32
+		if r.IntN(20) == 0 {
+			bits = 24
+		}
+		rows = append(rows, sfw.Row{Prefix: netip.PrefixFrom(ip, bits).Masked(), Whitelist: r.IntN(50) == 0})
+	}
+	return rows
+}
+
+// writeSnapshot stores a firewall snapshot for the test key where a feed
+// using the storage directory finds it.
+func writeSnapshot(t testing.TB, storage string, rows []sfw.Row, fetched time.Time) {
+	t.Helper()
+	body, err := sfw.Build(rows).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyHash := hashStrings([]string{testKey})[:16]
+	hdr, _ := json.Marshal(snapshotHeader{Version: 1, FetchedAt: fetched.UTC(), Key: keyHash, Private: hashStrings(nil, []string{"|"}, nil)})
+	file := filepath.Join(storage, "cleantalk", "firewall", keyHash+".snapshot")
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, slices.Concat(hdr, []byte("\n"), body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+// TestFirewallThroughput compares, with wrk and in one Caddy process, the
+// requests per second of a site with the firewall on (a 1M-network table
+// loaded from storage, the client not listed) and of the same site without
+// the directive. It alternates rounds so both see the same machine.
+//
+//	CLEANTALK_WRK=1 go test -run TestFirewallThroughput -v .
+func TestFirewallThroughput(t *testing.T) {
+	if os.Getenv("CLEANTALK_WRK") == "" {
+		t.Skip("set CLEANTALK_WRK=1 to run the wrk comparison")
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk is not installed (Debian package wrk)")
+	}
+	storage := scratchDir(t, "wrk-storage")
+	writeSnapshot(t, storage, randomTable(1_000_000, 7), time.Now())
+	startCaddy(t, fmt.Sprintf(`{
+	admin localhost:2995
+	storage file_system %s
+	log {
+		level WARN
+	}
+	cleantalk {
+		api_key %s
+		moderate_url http://127.0.0.1:9
+		api_url http://127.0.0.1:9
+	}
+}
+http://:9201 {
+	respond "ok"
+}
+http://:9202 {
+	cleantalk
+	respond "ok"
+}
+`, storage, testKey))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var st statusReply
+		resp, err := http.Get("http://localhost:2995/cleantalk/status")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if st.Firewall.Networks >= 990_000 {
+				t.Logf("firewall table: %d networks, loaded from %s", st.Firewall.Networks, st.Firewall.LoadedFrom)
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the snapshot was not loaded")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	run := func(port int) float64 {
+		out, err := exec.Command(wrk, "-t1", "-c32", "-d4s", fmt.Sprintf("http://127.0.0.1:%d/", port)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wrk: %v\n%s", err, out)
+		}
+		m := wrkRate.FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("no rate in wrk output:\n%s", out)
+		}
+		rate, _ := strconv.ParseFloat(string(m[1]), 64)
+		return rate
+	}
+	run(9201) // warm up both
+	run(9202)
+	var ratios []float64
+	for round := range 6 {
+		var with, without float64
+		if round%2 == 0 {
+			without, with = run(9201), run(9202)
+		} else {
+			with, without = run(9202), run(9201)
+		}
+		ratios = append(ratios, with/without)
+		t.Logf("round %d: without %.0f req/s, with firewall %.0f req/s, ratio %.3f", round, without, with, with/without)
+	}
+	slices.Sort(ratios)
+	t.Logf("median ratio with/without: %.3f (target >= 0.98)", (ratios[2]+ratios[3])/2)
+}
