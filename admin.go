@@ -218,7 +218,11 @@ func handleUpdate(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
 	defer cancel()
 	if err := a.feed.requestUpdate(ctx); err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusBadGateway, Err: fmt.Errorf("firewall update failed: %w", err)}
+		status := http.StatusBadGateway
+		if errors.Is(err, errNoDownload) {
+			status = http.StatusConflict
+		}
+		return caddy.APIError{HTTPStatus: status, Err: fmt.Errorf("firewall update failed: %w", err)}
 	}
 	return writeJSON(w, statusOf(a))
 }

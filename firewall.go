@@ -171,6 +171,9 @@ func newFeed(ctx caddy.Context, key feedKey, a *App) (*feed, error) {
 	return f, nil
 }
 
+// errNoDownload refuses an update where there is nothing to download.
+var errNoDownload = errors.New("the firewall downloads nothing: no access key, or firewall off")
+
 // start runs the refresher once per feed, however many configs share it.
 func (f *feed) start() {
 	if !f.key.download {
@@ -218,7 +221,7 @@ func (f *feed) run(ctx context.Context) {
 // requestUpdate asks the refresher for a download now and waits for it.
 func (f *feed) requestUpdate(ctx context.Context) error {
 	if !f.key.download {
-		return errors.New("the firewall downloads nothing: no access key, or firewall off")
+		return errNoDownload
 	}
 	f.start()
 	return ask(ctx, f.kick)

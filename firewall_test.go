@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"runtime"
 	"strings"
@@ -268,6 +270,9 @@ func TestFirewallLookupEndpoint(t *testing.T) {
 	}
 	if got.Blocked || !got.Listed || got.Status != "whitelist" || got.Network != "203.0.113.77/32" || got.List != "common" {
 		t.Errorf("lookup: %+v", got)
+	}
+	if status, _ := adminPost(t, "/cleantalk/firewall/update", "", nil); status != http.StatusOK {
+		t.Errorf("update: %d", status)
 	}
 	if adminGet(t, "/cleantalk/firewall/lookup?ip=banana", nil) != http.StatusBadRequest {
 		t.Error("a bad address is not refused")
@@ -538,5 +543,24 @@ http://localhost:%d {
 	}
 	if from["download"] != 1 || from["storage"] != 1 {
 		t.Errorf("one instance should download and the other load the snapshot: %v", from)
+	}
+}
+
+func TestReloadURLStaysOnTheSite(t *testing.T) {
+	for target, want := range map[string]string{
+		"/page?a=1":                     "/page?a=1",
+		"/page?sfw_test_ip=1.2.3.4&b=2": "/page?b=2",
+		"//evil.example/x":              "/evil.example/x",
+		"/\\evil.example/x":             "/%5Cevil.example/x",
+		"*":                             "/*",
+	} {
+		r := httptest.NewRequest(http.MethodGet, "http://site.example/", nil)
+		r.URL = &url.URL{Path: target}
+		if i := strings.IndexByte(target, '?'); i >= 0 {
+			r.URL = &url.URL{Path: target[:i], RawQuery: target[i+1:]}
+		}
+		if got := reloadURL(r); got != want {
+			t.Errorf("reloadURL(%q) = %q, want %q", target, got, want)
+		}
 	}
 }

@@ -114,7 +114,7 @@ func setEntryGauges(st sfw.Stats) {
 // ask. The next download brings the same records from the cloud.
 func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error {
 	if !f.key.download {
-		return errors.New("the firewall downloads nothing here: no access key, or firewall off")
+		return errNoDownload
 	}
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()

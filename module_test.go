@@ -432,6 +432,9 @@ func TestLocalEngineWithoutKey(t *testing.T) {
 	s.noKey = true
 	s.global = "deny_email *@spam.example\n stop_words casino \"cheap pills\""
 	e := newEnv(t, s)
+	if status, body := adminPost(t, "/cleantalk/firewall/update", "", nil); status != http.StatusConflict {
+		t.Errorf("an update without a key: %d %s", status, body)
+	}
 	for body, want := range map[string]int{
 		"email=stop_email%40example.com&message=hi":     http.StatusForbidden,
 		"email=x%40spam.example&message=hi":             http.StatusForbidden,

@@ -173,7 +173,8 @@ func describeMatch(m sfw.Match) string {
 }
 
 // reloadURL is the address the block page reloads: the same one, without
-// the test parameter.
+// the test parameter. It is always a path on this site: a request for
+// "//elsewhere.example/" must not turn the page into an open redirect.
 func reloadURL(r *http.Request) string {
 	u := *r.URL
 	q := u.Query()
@@ -181,7 +182,11 @@ func reloadURL(r *http.Request) string {
 		q.Del(testParam)
 		u.RawQuery = q.Encode()
 	}
-	return u.RequestURI()
+	uri := u.RequestURI()
+	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
+		uri = "/" + strings.TrimLeft(uri, "/\\")
+	}
+	return uri
 }
 
 func newNonce() string {
