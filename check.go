@@ -38,6 +38,7 @@ const (
 	failTimeout     = "timeout"
 	failCloud       = "cloud_error"
 	failLicense     = "key_inactive"
+	failMatcher     = "matcher_error"
 )
 
 // inactiveLicense reports whether an answer says the key's service is off;
@@ -71,6 +72,11 @@ func (v *verdict) failed() bool { return v.source == sourceError }
 // release must be called once the rest of the chain has read it.
 func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict, release func(), err error) {
 	release = func() {}
+	// A blocked address needs no look at the body: it is refused even when
+	// the body could not be read or checked.
+	if lv := h.app.engine.checkIP(ip); lv != nil && !lv.allow {
+		return lv, release, nil
+	}
 	captured, err := form.Capture(r, int64(h.MaxBody))
 	if captured != nil {
 		release = captured.Release
@@ -87,11 +93,15 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 
 	contentType := r.Header.Get("Content-Type")
 	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
-	if err != nil {
-		if errors.Is(err, form.ErrUnsupported) {
-			return failVerdict(failUnsupported, err), release, nil
-		}
+	switch {
+	case errors.Is(err, form.ErrUnsupported):
+		return failVerdict(failUnsupported, err), release, nil
+	case err != nil && len(fields) == 0:
 		return failVerdict(failBadBody, err), release, nil
+	case err != nil:
+		// A stray bad escape or one field too many must not buy a way
+		// around the check: what could be read is checked.
+		h.logger.Debug("checking the readable part of a malformed body", zap.Error(err))
 	}
 	mapped := f.mapping.Apply(fields)
 	sig := h.browserSignals(r, ip, mapped)

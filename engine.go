@@ -84,23 +84,36 @@ type submission struct {
 }
 
 // check returns the local verdict, or nil when the local engine has no
-// opinion and the cloud (if any) should decide.
+// opinion and the cloud (if any) should decide. The operator's word on an
+// address comes first; an e-mail address is what the visitor typed, so it
+// never outranks the IP lists, and a blocked address outranks an allowed
+// one.
 func (e *localEngine) check(s submission) *verdict {
+	if v := e.checkIP(s.ip); v != nil {
+		return v
+	}
 	email := strings.ToLower(strings.TrimSpace(s.email))
 	switch {
-	case containsIP(e.allowIP, s.ip):
-		return localVerdict(true, codeAllowedPrivList, "Allowed: the IP address is on the private allow list.")
-	case email != "" && matchesEmail(e.allowEmail, email):
-		return localVerdict(true, codeAllowedPrivList, "Allowed: the e-mail address is on the private allow list.")
-	case containsIP(e.denyIP, s.ip):
-		return localVerdict(false, codeDeniedPrivList, "Forbidden. The IP address is on the private block list.")
 	case email != "" && matchesEmail(e.denyEmail, email):
 		return localVerdict(false, codeDeniedPrivList, "Forbidden. The e-mail address is on the private block list.")
+	case email != "" && matchesEmail(e.allowEmail, email):
+		return localVerdict(true, codeAllowedPrivList, "Allowed: the e-mail address is on the private allow list.")
 	}
 	if len(e.stopWords) > 0 {
 		if w := e.stopWord(s.message, s.nickname); w != "" {
 			return localVerdict(false, codeStopList, "Forbidden. The message contains a stop word: "+w+".")
 		}
+	}
+	return nil
+}
+
+// checkIP applies the private IP lists alone: allow_ip, then deny_ip.
+func (e *localEngine) checkIP(ip netip.Addr) *verdict {
+	switch {
+	case containsIP(e.allowIP, ip):
+		return localVerdict(true, codeAllowedPrivList, "Allowed: the IP address is on the private allow list.")
+	case containsIP(e.denyIP, ip):
+		return localVerdict(false, codeDeniedPrivList, "Forbidden. The IP address is on the private block list.")
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/form"
 )
@@ -50,6 +49,11 @@ type Form struct {
 func (f *Form) provision(ctx caddy.Context) error {
 	if f.Type == "" {
 		f.Type = formTypeMessage
+	}
+	// The path matcher compares lowercased paths with lowercased patterns;
+	// unprovisioned, a pattern such as /Contact would never match.
+	if err := f.Path.Provision(ctx); err != nil {
+		return err
 	}
 	if f.MatchRaw != nil {
 		mods, err := ctx.LoadModule(f, "MatchRaw")
@@ -101,29 +105,38 @@ func (f *Form) validateFields() error {
 }
 
 // matchForm returns the first form route the request submits to, or nil.
-func (h *Handler) matchForm(r *http.Request) *Form {
+// Paths are matched against the path the client asked for as well as the
+// current one, so a rewrite before this handler (try_files, rewrite, uri)
+// does not hide a form. A matcher that fails returns its form with the
+// error: the submission then counts as one that could not be checked.
+func (h *Handler) matchForm(r *http.Request) (*Form, error) {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
-		return nil
+		return nil, nil
+	}
+	var asSent *http.Request // the request with the URL the client sent
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil && orig.URL.Path != r.URL.Path {
+		copied := *r
+		copied.URL = orig.URL
+		asSent = &copied
 	}
 	for _, f := range h.Forms {
-		if len(f.Path) > 0 && !f.Path.Match(r) {
+		if len(f.Path) > 0 && !f.Path.Match(r) && (asSent == nil || !f.Path.Match(asSent)) {
 			continue
 		}
 		if len(f.matchers) > 0 {
 			ok, err := f.matchers.MatchWithError(r)
 			if err != nil {
-				h.logger.Error("evaluating form matchers", zap.Error(err))
-				continue
+				return f, err
 			}
 			if !ok {
 				continue
 			}
 		}
-		return f
+		return f, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (f *Form) commentType() string {

@@ -208,8 +208,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 
-	if f := h.matchForm(r); f != nil {
-		v, release, err := h.checkForm(r, f, ip)
+	if f, matchErr := h.matchForm(r); f != nil {
+		var (
+			v       *verdict
+			release = func() {}
+			err     error
+		)
+		if matchErr != nil {
+			v = failVerdict(failMatcher, matchErr)
+		} else {
+			v, release, err = h.checkForm(r, f, ip)
+		}
 		defer release()
 		if err != nil {
 			return err

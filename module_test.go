@@ -561,3 +561,42 @@ func TestBadJSONConfigIsRefused(t *testing.T) {
 		caddytest.AssertLoadError(t, cfg, "json", want)
 	}
 }
+
+func TestMalformedBodiesAreStillChecked(t *testing.T) {
+	s := formsSetup("")
+	s.global = "deny_ip 127.0.0.2"
+	e := newEnv(t, s)
+	for _, body := range []string{
+		"email=a%40example.org&message=buy+stop_word&x=%zz",
+		"email=a%40example.org&message=buy+stop_word&a;b=1",
+	} {
+		if status, _, _ := e.post("/contact", formCT, []byte(body)); status != http.StatusForbidden {
+			t.Errorf("%q: status %d, want the spam refused", body, status)
+		}
+	}
+	// A blocked address is refused whatever its body, even one too large
+	// to be checked.
+	s.servers = "trusted_proxies static 127.0.0.1/32"
+	s.site = fmt.Sprintf(formsSite, "max_body 1KiB")
+	e.load(s)
+	big := []byte("message=" + strings.Repeat("x", 4000))
+	if status, _, _ := e.post("/contact", formCT, big, "X-Forwarded-For", "127.0.0.2"); status != http.StatusForbidden {
+		t.Errorf("deny_ip with an oversized body: %d", status)
+	}
+}
+
+func TestFormPathsMatchAnyCaseAndBeforeRewrites(t *testing.T) {
+	// Like try_files sending every path to a front controller.
+	e := newEnv(t, setup{site: `
+	rewrite /Contact* /index.php?{query}
+	cleantalk {
+		form /Contact
+	}
+	reverse_proxy {{echo}}
+`})
+	for _, path := range []string{"/Contact", "/contact"} {
+		if status, _, _ := e.post(path, formCT, []byte("email=stop_email%40example.com")); status != http.StatusForbidden {
+			t.Errorf("%s: status %d, want the form checked", path, status)
+		}
+	}
+}

@@ -34,7 +34,8 @@ type Mapped struct {
 //
 // Configured names win. Several nickname fields are joined with a space
 // (first_name last_name), several message fields with a newline; email and
-// phone take the first non-empty value. Without configured names a
+// phone take the value of the first name that has one (the last value when
+// that name is repeated). Without configured names a
 // CleanTalk field is detected from common field names (the last path
 // segment, case-insensitive, ignoring brackets, '-' and '_'); when no
 // email-named field has a value, the first field whose whole value is an
@@ -164,15 +165,26 @@ func (a *applier) detect(names map[string]bool) []int {
 	return idx
 }
 
-// first returns the first non-empty value (spaces trimmed) and records it.
+// first returns the value of the first field name (in idx order) that has a
+// non-empty value, and records it. When that name occurs more than once,
+// its last non-empty value is the one taken, as PHP, Django and Rails read a
+// repeated field; otherwise a visitor could show the check one address and
+// the application another.
 func (a *applier) first(idx []int) string {
+	chosen := -1
 	for _, i := range idx {
-		if v := strings.TrimSpace(a.f[i].Value); v != "" {
-			a.use(i)
-			return v
+		if strings.TrimSpace(a.f[i].Value) == "" {
+			continue
+		}
+		if chosen < 0 || a.f[i].Name == a.f[chosen].Name {
+			chosen = i
 		}
 	}
-	return ""
+	if chosen < 0 {
+		return ""
+	}
+	a.use(chosen)
+	return strings.TrimSpace(a.f[chosen].Value)
 }
 
 // join joins the non-empty values with sep and records them.
