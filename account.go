@@ -45,6 +45,7 @@ type account struct {
 	fbMu      sync.Mutex
 	fbQueue   []ctapi.Feedback
 	fbFails   int
+	fbDue     time.Time     // when the queue is sent next; zero while it is empty
 	fbWake    chan struct{} // a new item was queued
 	fbStorage string        // storage key of this instance's queue
 

@@ -45,15 +45,16 @@ func (adminAPI) Routes() []caddy.AdminRoute {
 	}
 }
 
-// runningApp returns the app of the running config.
-func runningApp() (*App, error) {
-	if a := current.Load(); a != nil {
-		return a, nil
+// adminApp returns the running app, or the admin API's 404.
+func adminApp() (*App, error) {
+	a, err := runningApp()
+	if err != nil {
+		return nil, caddy.APIError{
+			HTTPStatus: http.StatusNotFound,
+			Err:        errors.New("cleantalk is not configured in the running config"),
+		}
 	}
-	return nil, caddy.APIError{
-		HTTPStatus: http.StatusNotFound,
-		Err:        errors.New("cleantalk is not configured in the running config"),
-	}
+	return a, nil
 }
 
 func method(r *http.Request, want string) error {
@@ -95,7 +96,7 @@ func handleStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := method(r, http.MethodGet); err != nil {
 		return err
 	}
-	a, err := runningApp()
+	a, err := adminApp()
 	if err != nil {
 		return err
 	}
@@ -179,7 +180,7 @@ func handleLookup(w http.ResponseWriter, r *http.Request) error {
 	if err := method(r, http.MethodGet); err != nil {
 		return err
 	}
-	a, err := runningApp()
+	a, err := adminApp()
 	if err != nil {
 		return err
 	}
@@ -211,7 +212,7 @@ func handleUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := method(r, http.MethodPost); err != nil {
 		return err
 	}
-	a, err := runningApp()
+	a, err := adminApp()
 	if err != nil {
 		return err
 	}
@@ -231,7 +232,7 @@ func handleFeedback(w http.ResponseWriter, r *http.Request) error {
 	if err := method(r, http.MethodPost); err != nil {
 		return err
 	}
-	a, err := runningApp()
+	a, err := adminApp()
 	if err != nil {
 		return err
 	}

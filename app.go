@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -232,7 +231,6 @@ func (a *App) Start() error {
 		a.account.logInterval.Store(int64(a.Firewall.LogInterval))
 		a.account.start()
 	}
-	current.Store(a)
 	a.logger.Info("cleantalk started",
 		zap.Bool("key_configured", a.key != ""),
 		zap.Bool("firewall_download", a.firewallDownloads()))
@@ -241,10 +239,7 @@ func (a *App) Start() error {
 
 // Stop stops the app. Shared background work stops in Cleanup once no
 // config uses it any more.
-func (a *App) Stop() error {
-	current.CompareAndSwap(a, nil)
-	return nil
-}
+func (a *App) Stop() error { return nil }
 
 // Cleanup releases what the app holds.
 func (a *App) Cleanup() error {
@@ -278,15 +273,21 @@ func (a *App) KeyConfigured() bool { return a.key != "" }
 
 // emitEvent emits a Caddy event through the running config's app, if any.
 func emitEvent(name string, data map[string]any) {
-	if a := current.Load(); a != nil {
+	if a, err := runningApp(); err == nil {
 		a.events.Emit(a.ctx, name, data)
 	}
 }
 
-// current is the running config's app, for the admin API. Caddy runs one
-// config at a time; on reload the new app starts before the old one stops,
-// so the old app's Stop only clears the pointer if it still holds itself.
-var current atomic.Pointer[App]
+// runningApp returns the cleantalk app of the config Caddy is running. The
+// admin API, the events of shared background work and the metrics ask for
+// it when they need it: only a config that started completely is running.
+func runningApp() (*App, error) {
+	app, err := caddy.ActiveContext().AppIfConfigured("cleantalk")
+	if err != nil {
+		return nil, err
+	}
+	return app.(*App), nil
+}
 
 // Interface guards
 var (

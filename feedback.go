@@ -108,12 +108,17 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// queueFeedback adds items to the queue and stores it.
+// queueFeedback adds items to the queue and stores it. The first item of an
+// empty queue sets when the batch goes out; later ones join it without
+// putting it off.
 func (acc *account) queueFeedback(ctx context.Context, items []ctapi.Feedback) error {
 	acc.fbMu.Lock()
 	if len(acc.fbQueue)+len(items) > maxFeedbackQueue {
 		acc.fbMu.Unlock()
 		return fmt.Errorf("the feedback queue is full (%d items waiting)", maxFeedbackQueue)
+	}
+	if len(acc.fbQueue) == 0 || acc.fbDue.IsZero() {
+		acc.fbDue = now().Add(time.Duration(feedbackDelay.Load()))
 	}
 	acc.fbQueue = append(acc.fbQueue, items...)
 	err := acc.storeFeedbackLocked(ctx)
@@ -126,22 +131,24 @@ func (acc *account) queueFeedback(ctx context.Context, items []ctapi.Feedback) e
 	return err
 }
 
-// feedbackWait is how long until the queue is sent: a short batching delay,
-// longer after failures.
+// feedbackWait is how long until the queue is due.
 func (acc *account) feedbackWait() time.Duration {
 	acc.fbMu.Lock()
 	defer acc.fbMu.Unlock()
 	if len(acc.fbQueue) == 0 {
 		return feedbackMaxDelay
 	}
-	d := time.Duration(feedbackDelay.Load())
-	if acc.fbFails > 0 {
-		d <<= min(acc.fbFails, 6)
+	if acc.fbDue.IsZero() { // loaded from storage
+		acc.fbDue = now().Add(time.Duration(feedbackDelay.Load()))
 	}
-	return min(d, feedbackMaxDelay)
+	return max(acc.fbDue.Sub(now()), 0)
 }
 
-// sendFeedback sends the queue in batches; what the cloud did not take stays.
+// sendFeedback sends the queue in batches. What the cloud could not be
+// reached for stays queued, and is tried again later with a backoff; a
+// batch the cloud answered for is done, even if it took fewer items than
+// sent (an id it does not know would be refused again and again, and hold
+// up everything behind it).
 func (acc *account) sendFeedback(ctx context.Context) error {
 	for {
 		acc.fbMu.Lock()
@@ -151,23 +158,30 @@ func (acc *account) sendFeedback(ctx context.Context) error {
 			return nil
 		}
 		received, err := acc.client.SendFeedback(ctx, batch)
-		if err == nil && received < len(batch) {
-			err = fmt.Errorf("CleanTalk took %d of %d feedback items; all are kept", received, len(batch))
-		}
 		acc.fbMu.Lock()
 		if err != nil {
 			acc.fbFails++
+			delay := min(time.Duration(feedbackDelay.Load())<<min(acc.fbFails, 6), feedbackMaxDelay)
+			acc.fbDue = now().Add(delay)
 			acc.fbMu.Unlock()
-			acc.logger.Warn("sending feedback failed; it stays queued", zap.Error(err), zap.Int("items", len(batch)))
+			acc.logger.Warn("sending feedback failed; it stays queued", zap.Error(err), zap.Int("items", len(batch)), zap.Duration("retry_in", delay))
 			return err
 		}
 		acc.fbFails = 0
 		acc.fbQueue = acc.fbQueue[len(batch):]
+		if len(acc.fbQueue) == 0 {
+			acc.fbDue = time.Time{}
+		}
 		if err := acc.storeFeedbackLocked(ctx); err != nil {
 			acc.logger.Warn("storing the feedback queue", zap.Error(err))
 		}
 		acc.fbMu.Unlock()
-		acc.logger.Info("feedback sent", zap.Int("items", len(batch)))
+		if received < len(batch) {
+			acc.logger.Warn("CleanTalk took only part of the feedback; the rest is dropped (unknown request ids)",
+				zap.Int("sent", len(batch)), zap.Int("received", received))
+		} else {
+			acc.logger.Info("feedback sent", zap.Int("items", len(batch)))
+		}
 	}
 }
 

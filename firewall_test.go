@@ -419,7 +419,10 @@ func TestFirewallLogsUpload(t *testing.T) {
 	e.visit("198.51.100.5", "/p", "Cookie", passCookieFrom(t, page))
 	e.visit("192.0.2.1", "/unlisted")
 
-	app := current.Load()
+	app, err := runningApp()
+	if err != nil {
+		t.Fatal(err)
+	}
 	clockOffset.Store(int64(time.Hour))
 	e.cloud.SetAPIFault(fakecloud.APIStatus500().Times(1))
 	if err := app.account.requestUpload(context.Background()); err == nil {

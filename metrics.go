@@ -61,7 +61,7 @@ var (
 		Namespace: "caddy", Subsystem: "cleantalk", Name: "feedback_queued",
 		Help: "Feedback items waiting to be sent to CleanTalk.",
 	}, func() float64 {
-		if a := current.Load(); a != nil && a.account != nil {
+		if a, err := runningApp(); err == nil && a.account != nil {
 			return float64(a.account.pendingFeedback())
 		}
 		return 0

@@ -499,3 +499,23 @@ func TestInvalidKeyDegradesToLocalEngine(t *testing.T) {
 		t.Error("the key_valid metric does not say 0")
 	}
 }
+
+func TestFeedbackIsNotPutOffByMoreFeedback(t *testing.T) {
+	feedbackDelay.Store(int64(300 * time.Millisecond))
+	t.Cleanup(func() { feedbackDelay.Store(int64(time.Minute)) })
+	e := newEnv(t, formsSetup(""))
+	start := time.Now()
+	for i := 0; len(e.cloud.Feedback()) == 0; i++ {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("feedback arriving every 50 ms kept the batch from being sent")
+		}
+		id := fmt.Sprintf("%032x", i)
+		if status, body := adminPost(t, "/cleantalk/feedback", "application/json", []byte(`{"request_id":"`+id+`","spam":false}`)); status != http.StatusAccepted {
+			t.Fatalf("feedback: %d %s", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the first batch went out after %s, want about 300 ms", d)
+	}
+}
