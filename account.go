@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
@@ -23,14 +22,13 @@ var accounts = caddy.NewUsagePool()
 type accountKey struct {
 	keyHash string
 	apiURL  string
-	storage string
 }
 
 // account is the background worker of one access key.
 type account struct {
 	key     accountKey
 	client  *ctapi.Client
-	storage certmagic.Storage
+	storage atomic.Pointer[storageRef] // the newest config's storage
 	logger  *zap.Logger
 
 	logInterval atomic.Int64 // nanoseconds; the latest config's log_interval
@@ -62,7 +60,7 @@ func (a *App) provisionAccount() error {
 	if a.key == "" {
 		return nil
 	}
-	key := accountKey{keyHash: a.feedKey.keyHash, apiURL: a.apiURL(), storage: a.feedKey.storage}
+	key := accountKey{keyHash: a.feedKey.keyHash, apiURL: a.apiURL()}
 	val, _, err := accounts.LoadOrNew(key, func() (caddy.Destructor, error) {
 		client, err := ctapi.New(a.clientOptions())
 		if err != nil {
@@ -71,7 +69,6 @@ func (a *App) provisionAccount() error {
 		acc := &account{
 			key:       key,
 			client:    client,
-			storage:   a.ctx.Storage(),
 			logger:    caddy.Log().Named("cleantalk"),
 			hits:      make(map[netip.Addr]*hit),
 			fbWake:    make(chan struct{}, 1),
@@ -81,6 +78,7 @@ func (a *App) provisionAccount() error {
 			keyKick:   make(chan struct{}, 1),
 		}
 		acc.license.Store(&licenseStatus{})
+		acc.storage.Store(&storageRef{a.ctx.Storage()})
 		acc.loadFeedback(a.ctx)
 		return acc, nil
 	})
@@ -89,6 +87,7 @@ func (a *App) provisionAccount() error {
 	}
 	a.account = val.(*account)
 	a.accountKey = key
+	a.account.storage.Store(&storageRef{a.ctx.Storage()})
 	a.account.logInterval.Store(int64(a.Firewall.LogInterval))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -23,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
 // Version is the module's version, sent to CleanTalk in the agent field.
@@ -91,6 +93,10 @@ type App struct {
 	events  *caddyevents.App
 	feed    *feed
 	feedKey feedKey
+
+	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
+	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data
+	enforced    atomic.Pointer[sfw.Table] // CleanTalk data merged with the private rows
 
 	account    *account
 	accountKey accountKey

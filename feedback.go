@@ -188,7 +188,7 @@ func (acc *account) sendFeedback(ctx context.Context) error {
 // storeFeedbackLocked writes the queue to storage; fbMu must be held.
 func (acc *account) storeFeedbackLocked(ctx context.Context) error {
 	if len(acc.fbQueue) == 0 {
-		err := acc.storage.Delete(ctx, acc.fbStorage)
+		err := acc.storage.Load().Delete(ctx, acc.fbStorage)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -198,12 +198,12 @@ func (acc *account) storeFeedbackLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return acc.storage.Store(ctx, acc.fbStorage, b)
+	return acc.storage.Load().Store(ctx, acc.fbStorage, b)
 }
 
 // loadFeedback reads the queue a previous run left in storage.
 func (acc *account) loadFeedback(ctx caddy.Context) {
-	b, err := acc.storage.Load(ctx, acc.fbStorage)
+	b, err := acc.storage.Load().Load(ctx, acc.fbStorage)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			acc.logger.Warn("reading the stored feedback queue", zap.Error(err))

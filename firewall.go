@@ -20,10 +20,11 @@ import (
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
-// feeds holds the firewall state that outlives a config: the table, its
-// refresher and its storage snapshot. Configs that agree on what defines the
-// state share one entry, so a reload neither downloads again nor starts a
-// second refresher; the entry stops when the last config using it goes.
+// feeds holds the CleanTalk data of the firewall, which outlives a config:
+// the table, its refresher and its storage snapshot. Configs that agree on
+// what defines the data share one entry, so a reload neither downloads again
+// nor starts a second refresher; the entry stops when the last config using
+// it goes. Each config merges its own private lists into the data.
 var feeds = caddy.NewUsagePool()
 
 // feedKey is what defines a feed. The key itself is not kept, only a hash.
@@ -32,42 +33,47 @@ type feedKey struct {
 	apiURL   string
 	interval time.Duration
 	download bool
-	private  string // hash of the private lists merged into the table
-	storage  string
 }
 
-// feed is one firewall table and the goroutine that keeps it fresh.
+// feed is CleanTalk's blacklist for one key, and the goroutine that keeps
+// it fresh.
 type feed struct {
 	key      feedKey
-	account  *account // the key's licence: no downloads for a refused key
 	client   *ctapi.Client
-	storage  certmagic.Storage
 	logger   *zap.Logger
 	interval time.Duration
-	private  []sfw.Row
 
-	privateOnly *sfw.Table                // enforced when there is no usable cloud data
-	merged      atomic.Pointer[sfw.Table] // the latest cloud data with the private lists
-	enforced    atomic.Pointer[sfw.Table] // what the handlers look up
-	status      atomic.Pointer[feedStatus]
+	// Set by the newest config that uses the feed: its storage, and the
+	// key's account (no downloads for a key CleanTalk refused).
+	storage atomic.Pointer[storageRef]
+	account atomic.Pointer[account]
 
-	updateMu sync.Mutex      // one change of the table or its status at a time
+	cloud  atomic.Pointer[sfw.Table] // CleanTalk's common and personal lists; nil until there are some
+	status atomic.Pointer[feedStatus]
+
+	listenMu  sync.Mutex
+	listeners map[*App]struct{} // configs to tell about new data
+
+	updateMu sync.Mutex      // one change of the data or its status at a time
 	seen     time.Time       // modification time of the snapshot last stored or loaded
-	kick     chan chan error // update requests from the admin API
+	kick     chan chan error // update requests from the admin API and remote calls
 	worker                   // the refresher
 }
 
+// storageRef wraps a storage so that it can sit in an atomic.Pointer.
+type storageRef struct{ certmagic.Storage }
+
 // feedStatus is what operators see of a feed.
 type feedStatus struct {
-	FetchedAt   time.Time // when the cloud data in use was downloaded
-	LoadedFrom  string    // "download", "storage" or "" (no cloud data)
-	Stale       bool      // cloud data too old to enforce
-	Common      int       // rows of the common lists
-	Personal    int       // rows of the personal lists
+	FetchedAt   time.Time // when the data in use was downloaded
+	ChangedAt   time.Time // when it last changed (a download, or records from a remote call)
+	LoadedFrom  string    // "download", "storage" or "" (no data)
+	Stale       bool      // data too old to enforce
 	Skipped     int       // malformed rows skipped in the last download
 	LastAttempt time.Time
 	LastError   string
-	Failures    int // consecutive failed downloads
+	Failures    int       // consecutive failed downloads
+	NextDue     time.Time // when the next download is due; zero: now
 }
 
 // clockOffset moves the module's clock; tests use it to travel in time.
@@ -93,8 +99,6 @@ func (a *App) firewallKey() feedKey {
 		apiURL:   a.apiURL(),
 		interval: time.Duration(a.Firewall.UpdateInterval),
 		download: a.key != "" && !a.Firewall.Off,
-		private:  hashStrings(a.AllowIP, []string{"|"}, a.DenyIP),
-		storage:  fmt.Sprintf("%#v", a.ctx.Storage()),
 	}
 	if a.key != "" {
 		k.keyHash = hashStrings([]string{a.key})[:16]
@@ -102,10 +106,19 @@ func (a *App) firewallKey() feedKey {
 	return k
 }
 
-// provisionFirewall joins (or creates) the feed for this config. A new feed
-// loads its snapshot from storage right away, so a restart enforces the
-// blacklist before any download, even with the cloud unreachable.
+// provisionFirewall joins (or creates) the feed for this config and builds
+// the table this config enforces. A new feed loads its snapshot from
+// storage right away, so a restart enforces the blacklist before any
+// download, even with the cloud unreachable.
 func (a *App) provisionFirewall() error {
+	for _, p := range a.engine.allowIP {
+		a.privateRows = append(a.privateRows, sfw.Row{Prefix: p, Whitelist: true, Source: sfw.SourcePrivate})
+	}
+	for _, p := range a.engine.denyIP {
+		a.privateRows = append(a.privateRows, sfw.Row{Prefix: p, Source: sfw.SourcePrivate})
+	}
+	a.privateOnly = sfw.Build(a.privateRows)
+
 	key := a.feedKey
 	val, _, err := feeds.LoadOrNew(key, func() (caddy.Destructor, error) {
 		return newFeed(a.ctx, key, a)
@@ -114,6 +127,9 @@ func (a *App) provisionFirewall() error {
 		return err
 	}
 	a.feed = val.(*feed)
+	a.feed.storage.Store(&storageRef{a.ctx.Storage()})
+	a.feed.account.Store(a.account)
+	a.feed.subscribe(a)
 	return nil
 }
 
@@ -121,6 +137,7 @@ func (a *App) startFirewall() { a.feed.start() }
 
 func (a *App) cleanupFirewall() {
 	if a.feed != nil {
+		a.feed.unsubscribe(a)
 		_, _ = feeds.Delete(a.feedKey)
 		a.feed = nil
 	}
@@ -132,30 +149,36 @@ func (a *App) firewallDownloads() bool { return a.feedKey.download }
 // only the operator's own lists.
 func (a *App) table() *sfw.Table {
 	if a.account != nil && !a.account.usable() {
-		return a.feed.privateOnly
+		return a.privateOnly
 	}
-	return a.feed.enforced.Load()
+	return a.enforced.Load()
+}
+
+// useCloudData merges the feed's data with this config's private lists.
+// Without data, or with data too old to trust, only the private lists
+// apply.
+func (a *App) useCloudData(cloud *sfw.Table, stale bool) {
+	t := a.privateOnly
+	switch {
+	case cloud == nil || stale:
+	case len(a.privateRows) == 0:
+		t = cloud
+	default:
+		t = sfw.Build(append(cloud.Rows(), a.privateRows...))
+	}
+	a.enforced.Store(t)
+	setEntryGauges(t.Stats())
 }
 
 func newFeed(ctx caddy.Context, key feedKey, a *App) (*feed, error) {
-	private := make([]sfw.Row, 0, len(a.engine.allowIP)+len(a.engine.denyIP))
-	for _, p := range a.engine.allowIP {
-		private = append(private, sfw.Row{Prefix: p, Whitelist: true, Source: sfw.SourcePrivate})
-	}
-	for _, p := range a.engine.denyIP {
-		private = append(private, sfw.Row{Prefix: p, Source: sfw.SourcePrivate})
-	}
 	f := &feed{
-		key:         key,
-		account:     a.account,
-		storage:     ctx.Storage(),
-		logger:      caddy.Log().Named("cleantalk.firewall"),
-		interval:    key.interval,
-		private:     private,
-		privateOnly: sfw.Build(private),
-		kick:        make(chan chan error),
+		key:       key,
+		logger:    caddy.Log().Named("cleantalk.firewall"),
+		interval:  key.interval,
+		listeners: make(map[*App]struct{}),
+		kick:      make(chan chan error),
 	}
-	f.enforced.Store(f.privateOnly)
+	f.storage.Store(&storageRef{ctx.Storage()})
 	f.status.Store(&feedStatus{})
 	if !key.download {
 		return f, nil
@@ -169,6 +192,37 @@ func newFeed(ctx caddy.Context, key feedKey, a *App) (*feed, error) {
 		f.logger.Warn("firewall snapshot in storage not usable; it will be downloaded again", zap.Error(err))
 	}
 	return f, nil
+}
+
+// subscribe has a config told about every change of the data, starting now.
+func (f *feed) subscribe(a *App) {
+	f.listenMu.Lock()
+	defer f.listenMu.Unlock()
+	f.listeners[a] = struct{}{}
+	a.useCloudData(f.cloud.Load(), f.status.Load().Stale)
+}
+
+func (f *feed) unsubscribe(a *App) {
+	f.listenMu.Lock()
+	defer f.listenMu.Unlock()
+	delete(f.listeners, a)
+}
+
+// publish tells every config about the data in use.
+func (f *feed) publish() {
+	f.listenMu.Lock()
+	defer f.listenMu.Unlock()
+	cloud, stale := f.cloud.Load(), f.status.Load().Stale
+	for a := range f.listeners {
+		a.useCloudData(cloud, stale)
+	}
+}
+
+func (f *feed) store() certmagic.Storage { return f.storage.Load().Storage }
+
+func (f *feed) usable() bool {
+	acc := f.account.Load()
+	return acc == nil || acc.usable()
 }
 
 // errNoDownload refuses an update where there is nothing to download.
@@ -209,7 +263,7 @@ func (f *feed) run(ctx context.Context) {
 		switch {
 		case reply != nil:
 			reply <- f.update(ctx, true)
-		case !now().Before(f.nextDownload()):
+		case !now().Before(f.status.Load().NextDue):
 			_ = f.update(ctx, false)
 		default:
 			f.pollStorage(ctx)
@@ -227,30 +281,15 @@ func (f *feed) requestUpdate(ctx context.Context) error {
 	return ask(ctx, f.kick)
 }
 
-// nextDownload is when the next download is due: one interval (plus up to a
-// tenth of it, so a fleet spreads out) after the data in use was fetched,
-// sooner after a failure, with a backoff.
-func (f *feed) nextDownload() time.Time {
-	st := f.status.Load()
-	if st.Failures > 0 {
-		backoff := minRetry << min(st.Failures-1, 10)
-		return st.LastAttempt.Add(min(backoff, f.interval))
-	}
-	if st.FetchedAt.IsZero() {
-		return time.Time{}
-	}
-	return st.FetchedAt.Add(f.interval + jitter(f.interval/10))
-}
-
 // nextWake is how long the refresher sleeps: until the next download, the
 // next look at storage for a snapshot another instance made, or the moment
 // the data goes stale, whichever comes first.
 func (f *feed) nextWake() time.Duration {
-	wake := f.nextDownload()
+	st := f.status.Load()
+	wake := st.NextDue
 	if poll := now().Add(f.interval / 8); wake.After(poll) {
 		wake = poll
 	}
-	st := f.status.Load()
 	if !st.FetchedAt.IsZero() && !st.Stale {
 		if staleAt := st.FetchedAt.Add(staleAfter * f.interval); staleAt.Before(wake) {
 			wake = staleAt
@@ -259,11 +298,11 @@ func (f *feed) nextWake() time.Duration {
 	return max(wake.Sub(now()), 0)
 }
 
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(d)))
+// nextDownloadAfter is when the data fetched at t is next refreshed: one
+// interval later, plus up to a tenth of it so that a fleet spreads out. It
+// is drawn once per download.
+func (f *feed) nextDownloadAfter(t time.Time) time.Time {
+	return t.Add(f.interval + time.Duration(rand.Int64N(int64(f.interval/10)+1)))
 }
 
 // markStale stops enforcing cloud data that is older than three intervals
@@ -279,23 +318,23 @@ func (f *feed) markStale() {
 	next := *st
 	next.Stale = true
 	f.status.Store(&next)
-	f.enforced.Store(f.privateOnly)
 	firewallStale.Set(1)
+	f.publish()
 	f.logger.Warn("firewall data is too old and is no longer enforced",
 		zap.Time("fetched_at", st.FetchedAt), zap.Duration("max_age", staleAfter*f.interval))
 }
 
-// pollStorage loads a snapshot another instance sharing the storage has
+// pollStorage loads a snapshot that another instance sharing the storage
 // stored since this one last looked.
 func (f *feed) pollStorage(ctx context.Context) {
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	info, err := f.storage.Stat(ctx, f.storageKey()+".snapshot")
+	info, err := f.store().Stat(ctx, f.snapshotKey())
 	if err != nil || !info.Modified.After(f.seen) {
 		return
 	}
 	hdr, err := f.readSnapshotHeader(ctx)
-	if err != nil || !hdr.FetchedAt.After(f.status.Load().FetchedAt) {
+	if err != nil || !hdr.ChangedAt.After(f.status.Load().ChangedAt) {
 		f.seen = info.Modified
 		return
 	}
@@ -307,7 +346,7 @@ func (f *feed) pollStorage(ctx context.Context) {
 // markSeen remembers the snapshot's modification time after this instance
 // stored or loaded it, so polling does not load it again.
 func (f *feed) markSeen(ctx context.Context) {
-	if info, err := f.storage.Stat(ctx, f.storageKey()+".snapshot"); err == nil {
+	if info, err := f.store().Stat(ctx, f.snapshotKey()); err == nil {
 		f.seen = info.Modified
 	}
 }

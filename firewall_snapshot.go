@@ -15,28 +15,37 @@ import (
 )
 
 // The snapshot is one storage value, written atomically: a JSON header line,
-// then the table in the sfw binary format.
+// then CleanTalk's data (never the private lists) in the sfw binary format.
 type snapshotHeader struct {
 	Version   int       `json:"version"`
 	FetchedAt time.Time `json:"fetched_at"`
+	ChangedAt time.Time `json:"changed_at"`
 	Key       string    `json:"key"` // hash of the access key the data is for
-	Private   string    `json:"private"`
 	Skipped   int       `json:"skipped"`
 }
 
-func (f *feed) storageKey() string { return "cleantalk/firewall/" + f.key.keyHash }
+const snapshotVersion = 2
 
-func (f *feed) storeSnapshot(ctx context.Context, t *sfw.Table, fetched time.Time) error {
+func (f *feed) snapshotKey() string { return "cleantalk/firewall/" + f.key.keyHash + ".snapshot" }
+
+// storeSnapshot stores the data in use; a failure only costs a download at
+// the next start, so it is logged.
+func (f *feed) storeSnapshot(ctx context.Context) {
+	t, st := f.cloud.Load(), f.status.Load()
 	body, err := t.MarshalBinary()
-	if err != nil {
-		return err
+	if err == nil {
+		hdr, _ := json.Marshal(snapshotHeader{Version: snapshotVersion, FetchedAt: st.FetchedAt.UTC(), ChangedAt: st.ChangedAt.UTC(), Key: f.key.keyHash, Skipped: st.Skipped})
+		err = f.store().Store(ctx, f.snapshotKey(), slices.Concat(hdr, []byte("\n"), body))
 	}
-	hdr, _ := json.Marshal(snapshotHeader{Version: 1, FetchedAt: fetched.UTC(), Key: f.key.keyHash, Private: f.key.private, Skipped: f.status.Load().Skipped})
-	return f.storage.Store(ctx, f.storageKey()+".snapshot", slices.Concat(hdr, []byte("\n"), body))
+	if err != nil {
+		f.logger.Warn("storing the firewall snapshot", zap.Error(err))
+		return
+	}
+	f.markSeen(ctx)
 }
 
 func (f *feed) readSnapshotHeader(ctx context.Context) (snapshotHeader, error) {
-	b, err := f.storage.Load(ctx, f.storageKey()+".snapshot")
+	b, err := f.store().Load(ctx, f.snapshotKey())
 	if err != nil {
 		return snapshotHeader{}, err
 	}
@@ -47,15 +56,15 @@ func (f *feed) readSnapshotHeader(ctx context.Context) (snapshotHeader, error) {
 func splitSnapshot(b []byte) (snapshotHeader, []byte, error) {
 	line, body, ok := bytes.Cut(b, []byte("\n"))
 	var hdr snapshotHeader
-	if !ok || json.Unmarshal(line, &hdr) != nil || hdr.Version != 1 {
+	if !ok || json.Unmarshal(line, &hdr) != nil || hdr.Version != snapshotVersion {
 		return hdr, nil, errors.New("firewall snapshot: bad header")
 	}
 	return hdr, body, nil
 }
 
-// loadSnapshot installs the table stored by this or another instance.
+// loadSnapshot installs the data stored by this or another instance.
 func (f *feed) loadSnapshot(ctx context.Context) error {
-	b, err := f.storage.Load(ctx, f.storageKey()+".snapshot")
+	b, err := f.store().Load(ctx, f.snapshotKey())
 	if err != nil {
 		return err
 	}
@@ -70,12 +79,7 @@ func (f *feed) loadSnapshot(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("firewall snapshot: %w", err)
 	}
-	if hdr.Private != f.key.private {
-		// The private lists changed since: merge the current ones instead.
-		rows := slices.DeleteFunc(t.Rows(), func(r sfw.Row) bool { return r.Source == sfw.SourcePrivate })
-		t = sfw.Build(append(rows, f.private...))
-	}
-	f.install(t, hdr.FetchedAt, "storage", hdr.Skipped)
+	f.install(t, hdr.FetchedAt, hdr.ChangedAt, "storage", hdr.Skipped)
 	f.markSeen(ctx)
 	f.logger.Info("firewall loaded from storage",
 		zap.Int("networks", t.Len()), zap.Time("fetched_at", hdr.FetchedAt), zap.Bool("stale", f.status.Load().Stale))

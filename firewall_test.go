@@ -210,16 +210,26 @@ func TestFirewallOffPerSite(t *testing.T) {
 }
 
 func TestFirewallPrivateLists(t *testing.T) {
-	e := newFirewallEnv(t, "deny_ip 192.0.2.1 2001:db8:1::/64\n allow_ip 203.0.113.9", "")
+	e := newFirewallEnv(t, "deny_ip 192.0.2.1 2001:db8:1::/64\n allow_ip 203.0.113.0/24", "")
 	for ip, want := range map[string]int{
 		"192.0.2.1":     http.StatusForbidden, // deny_ip
 		"2001:db8:1::7": http.StatusForbidden,
-		"203.0.113.9":   http.StatusOK, // allow_ip beats the cloud blacklist
-		"203.0.113.10":  http.StatusForbidden,
+		"203.0.113.9":   http.StatusOK, // allow_ip beats the cloud blacklist, even the same network
+		"198.51.100.5":  http.StatusForbidden,
 	} {
 		if status, _, _ := e.visit(ip, "/page"); status != want {
 			t.Errorf("%s: status %d, want %d", ip, status, want)
 		}
+	}
+	// Taking the network off allow_ip brings CleanTalk's entry for it back
+	// at once, without a download.
+	calls := e.cloud.BlacklistCalls()
+	e.load(firewallSetup("deny_ip 192.0.2.1", ""))
+	if status, _, _ := e.visit("203.0.113.9", "/page"); status != http.StatusForbidden {
+		t.Errorf("after the allow_ip entry was removed: status %d", status)
+	}
+	if e.cloud.BlacklistCalls() != calls {
+		t.Error("changing the private lists downloaded again")
 	}
 }
 

@@ -16,21 +16,20 @@ import (
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
-// update brings the table up to date. Under the storage lock it first looks
+// update brings the data up to date. Under the storage lock it first looks
 // for a fresh snapshot another instance stored; only if there is none (or
-// force is set) does it download. On any failure the table in use stays.
+// force is set) does it download. On any failure the data in use stays.
 func (f *feed) update(ctx context.Context, force bool) error {
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	if f.account != nil && !f.account.usable() {
+	if !f.usable() {
 		return f.failed(errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed"))
 	}
-
-	lockName := f.storageKey() + ".lock"
-	if err := f.storage.Lock(ctx, lockName); err != nil {
-		return f.failed(fmt.Errorf("locking storage: %w", err))
+	unlock, err := f.lockStorage(ctx)
+	if err != nil {
+		return f.failed(err)
 	}
-	defer func() { _ = f.storage.Unlock(context.WithoutCancel(ctx), lockName) }()
+	defer unlock()
 
 	if !force {
 		hdr, err := f.readSnapshotHeader(ctx)
@@ -46,13 +45,10 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	if err != nil {
 		return f.failed(err)
 	}
-	table := sfw.Build(append(rows, f.private...))
+	table := sfw.Build(rows)
 	fetched := now()
-	f.install(table, fetched, "download", skipped)
-	if err := f.storeSnapshot(ctx, table, fetched); err != nil {
-		f.logger.Warn("storing firewall snapshot", zap.Error(err))
-	}
-	f.markSeen(ctx)
+	f.install(table, fetched, fetched, "download", skipped)
+	f.storeSnapshot(ctx)
 	st := table.Stats()
 	f.logger.Info("firewall updated",
 		zap.Int("networks", st.Total),
@@ -64,40 +60,44 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	return nil
 }
 
+// lockStorage takes the storage lock that makes instances sharing a
+// storage take turns: one downloads, the others find its snapshot.
+func (f *feed) lockStorage(ctx context.Context) (unlock func(), err error) {
+	storage, name := f.store(), f.snapshotKey()+".lock"
+	if err := storage.Lock(ctx, name); err != nil {
+		return nil, fmt.Errorf("locking storage: %w", err)
+	}
+	return func() { _ = storage.Unlock(context.WithoutCancel(ctx), name) }, nil
+}
+
 func (f *feed) failed(err error) error {
 	st := *f.status.Load()
 	st.LastAttempt = now()
 	st.LastError = err.Error()
 	st.Failures++
+	st.NextDue = st.LastAttempt.Add(min(minRetry<<min(st.Failures-1, 10), f.interval))
 	f.status.Store(&st)
 	firewallUpdateFailures.Inc()
-	f.logger.Error("firewall update failed; the table in use stays", zap.Error(err), zap.Int("failures", st.Failures))
+	f.logger.Error("firewall update failed; the data in use stays", zap.Error(err), zap.Int("failures", st.Failures))
 	return err
 }
 
-// install swaps in a new table; readers never wait.
-func (f *feed) install(t *sfw.Table, fetched time.Time, from string, skipped int) {
-	st := t.Stats()
+// install swaps in new data and tells the configs; readers never wait.
+func (f *feed) install(t *sfw.Table, fetched, changed time.Time, from string, skipped int) {
 	next := &feedStatus{
 		FetchedAt:   fetched,
+		ChangedAt:   changed,
 		LoadedFrom:  from,
-		Common:      st.IPv4.Common.Black + st.IPv4.Common.White + st.IPv6.Common.Black + st.IPv6.Common.White,
-		Personal:    st.IPv4.Personal.Black + st.IPv4.Personal.White + st.IPv6.Personal.Black + st.IPv6.Personal.White,
 		Skipped:     skipped,
 		LastAttempt: now(),
+		NextDue:     f.nextDownloadAfter(fetched),
 	}
 	next.Stale = now().Sub(fetched) > staleAfter*f.interval
-	f.merged.Store(t)
+	f.cloud.Store(t)
 	f.status.Store(next)
-	if next.Stale {
-		f.enforced.Store(f.privateOnly)
-		firewallStale.Set(1)
-	} else {
-		f.enforced.Store(t)
-		firewallStale.Set(0)
-	}
+	firewallStale.Set(map[bool]float64{true: 1, false: 0}[next.Stale])
 	firewallLastUpdate.Set(float64(fetched.Unix()))
-	setEntryGauges(st)
+	f.publish()
 }
 
 func setEntryGauges(st sfw.Stats) {
@@ -109,16 +109,22 @@ func setEntryGauges(st sfw.Stats) {
 	}
 }
 
-// applyRecords adds (or deletes) records of the personal lists at once,
-// as CleanTalk's private_record_add and private_record_delete remote calls
-// ask. The next download brings the same records from the cloud.
+// applyRecords adds (or deletes) records of the personal lists at once, as
+// CleanTalk's private_record_add and private_record_delete remote calls
+// ask, and stores the result so that instances sharing the storage pick it
+// up. The next download brings the same records from the cloud.
 func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error {
 	if !f.key.download {
 		return errNoDownload
 	}
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	cur := f.merged.Load()
+	unlock, err := f.lockStorage(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur := f.cloud.Load()
 	if cur == nil {
 		return errors.New("no firewall data yet")
 	}
@@ -126,8 +132,7 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	for _, r := range rows {
 		change[r.Prefix.Masked()] = r
 	}
-	out := cur.Rows()
-	out = slices.DeleteFunc(out, func(r sfw.Row) bool {
+	out := slices.DeleteFunc(cur.Rows(), func(r sfw.Row) bool {
 		_, hit := change[r.Prefix]
 		return hit && r.Source == sfw.SourcePersonal
 	})
@@ -138,11 +143,8 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	}
 	t := sfw.Build(out)
 	st := f.status.Load()
-	f.install(t, st.FetchedAt, st.LoadedFrom, st.Skipped)
-	if err := f.storeSnapshot(ctx, t, st.FetchedAt); err != nil {
-		f.logger.Warn("storing firewall snapshot", zap.Error(err))
-	}
-	f.markSeen(ctx)
+	f.install(t, st.FetchedAt, now(), st.LoadedFrom, st.Skipped)
+	f.storeSnapshot(ctx)
 	f.logger.Info("personal list records changed by CleanTalk", zap.Bool("added", add), zap.Int("records", len(change)), zap.Int("networks", t.Len()))
 	return nil
 }

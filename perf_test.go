@@ -116,10 +116,9 @@ http://localhost:9080 {
 //
 //	go test -run '^$' -bench FirewallHotPath -benchmem -count 10 . | benchstat -
 func BenchmarkFirewallHotPath(b *testing.B) {
-	f := &feed{}
-	f.enforced.Store(sfw.Build(randomTable(1_000_000, 7)))
-	f.status.Store(&feedStatus{})
-	h := &Handler{app: &App{feed: f}, logger: zap.NewNop()}
+	app := &App{}
+	app.enforced.Store(sfw.Build(randomTable(1_000_000, 7)))
+	h := &Handler{app: app, logger: zap.NewNop()}
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
 	base := httptest.NewRequest(http.MethodGet, "http://example.com/blog/post?page=2", nil)
 	for name, value := range map[string]string{
@@ -179,7 +178,7 @@ func writeSnapshot(t testing.TB, storage string, rows []sfw.Row, fetched time.Ti
 		t.Fatal(err)
 	}
 	keyHash := hashStrings([]string{testKey})[:16]
-	hdr, _ := json.Marshal(snapshotHeader{Version: 1, FetchedAt: fetched.UTC(), Key: keyHash, Private: hashStrings(nil, []string{"|"}, nil)})
+	hdr, _ := json.Marshal(snapshotHeader{Version: snapshotVersion, FetchedAt: fetched.UTC(), ChangedAt: fetched.UTC(), Key: keyHash})
 	file := filepath.Join(storage, "cleantalk", "firewall", keyHash+".snapshot")
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package cleantalk
 
 import (
 	"context"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
-	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
 // The whole-server tests count the refreshers and uploaders after reloads;
@@ -43,17 +41,15 @@ func TestFeedAndAccountDestructLeakNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	storage := &certmagic.FileStorage{Path: t.TempDir()}
-	private := sfw.Build([]sfw.Row{{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Source: sfw.SourcePrivate}})
 	f := &feed{
-		key:         feedKey{keyHash: "leaktest", download: true, interval: time.Hour},
-		client:      client,
-		storage:     storage,
-		logger:      zap.NewNop(),
-		interval:    time.Hour,
-		privateOnly: private,
-		kick:        make(chan chan error),
+		key:       feedKey{keyHash: "leaktest", download: true, interval: time.Hour},
+		client:    client,
+		logger:    zap.NewNop(),
+		interval:  time.Hour,
+		listeners: make(map[*App]struct{}),
+		kick:      make(chan chan error),
 	}
-	f.enforced.Store(private)
+	f.storage.Store(&storageRef{storage})
 	f.status.Store(&feedStatus{})
 	f.start()
 	// An update against a dead cloud fails, and the refresher keeps going.
@@ -68,11 +64,12 @@ func TestFeedAndAccountDestructLeakNothing(t *testing.T) {
 
 	accClient, _ := ctapi.New(ctapi.Options{Key: testKey, ModerateURL: "http://127.0.0.1:9", APIURL: "http://127.0.0.1:9"})
 	acc := &account{
-		client: accClient, storage: storage, logger: zap.NewNop(),
+		client: accClient, logger: zap.NewNop(),
 		fbWake: make(chan struct{}, 1), fbStorage: "cleantalk/feedback/leaktest.json",
 		logKick: make(chan chan error), fbKick: make(chan chan error), keyKick: make(chan struct{}, 1),
 	}
 	acc.license.Store(&licenseStatus{})
+	acc.storage.Store(&storageRef{storage})
 	acc.logInterval.Store(int64(time.Hour))
 	if err := acc.queueFeedback(ctx, []ctapi.Feedback{{RequestID: "0123456789abcdef", Spam: true}}); err != nil {
 		t.Fatal(err)
