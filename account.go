@@ -33,7 +33,8 @@ type account struct {
 
 	logInterval atomic.Int64 // nanoseconds; the latest config's log_interval
 
-	license atomic.Pointer[licenseStatus]
+	license     atomic.Pointer[licenseStatus]
+	lastRecheck atomic.Int64 // unix nanoseconds of the last requested re-check
 
 	hitsMu  sync.Mutex
 	hits    map[netip.Addr]*hit
@@ -170,14 +171,6 @@ func (acc *account) run(ctx context.Context) {
 func (acc *account) requestUpload(ctx context.Context) error {
 	acc.start()
 	return ask(ctx, acc.logKick)
-}
-
-// recheckLicense asks the worker to check the key again soon.
-func (acc *account) recheckLicense() {
-	select {
-	case acc.keyKick <- struct{}{}:
-	default:
-	}
 }
 
 func (acc *account) String() string { return fmt.Sprintf("account %s", acc.key.keyHash) }

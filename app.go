@@ -236,6 +236,8 @@ func (a *App) Start() error {
 	if a.account != nil {
 		a.account.logInterval.Store(int64(a.Firewall.LogInterval))
 		a.account.start()
+	} else {
+		keyValid.Reset() // no key, nothing to say about one
 	}
 	a.logger.Info("cleantalk started",
 		zap.Bool("key_configured", a.key != ""),

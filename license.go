@@ -50,19 +50,35 @@ func (acc *account) checkLicense(ctx context.Context) time.Duration {
 	}
 	acc.license.Store(&st)
 	if st.Usable {
-		keyValid.Set(1)
+		keyValid.WithLabelValues().Set(1)
 		if !prev.Usable && prev.Known {
 			acc.logger.Info("the access key is valid again; cloud checks resume")
 		}
 	} else {
-		keyValid.Set(0)
+		keyValid.WithLabelValues().Set(0)
 		acc.logger.Error("access key problem: only the local engine and private lists protect the sites until it is fixed",
 			zap.String("problem", st.Problem))
 	}
 	if st.Renew {
 		acc.logger.Warn("the CleanTalk licence is due for renewal")
 	}
+	if !st.Usable {
+		return licenseRetry // a renewed licence is noticed within the hour
+	}
 	return licenseEvery
+}
+
+// recheckLicense asks the worker to check the key again, at most once a
+// minute however often it is asked.
+func (acc *account) recheckLicense() {
+	last := acc.lastRecheck.Load()
+	if now().UnixNano()-last < int64(time.Minute) || !acc.lastRecheck.CompareAndSwap(last, now().UnixNano()) {
+		return
+	}
+	select {
+	case acc.keyKick <- struct{}{}:
+	default:
+	}
 }
 
 // usable reports whether the cloud should be asked: yes unless CleanTalk

@@ -52,10 +52,12 @@ var (
 		Help: "1 when the firewall data is older than three update intervals and is not enforced.",
 	})
 
-	keyValid = prometheus.NewGauge(prometheus.GaugeOpts{
+	// A vector without labels, so that the series is absent until the key
+	// has been checked (a plain gauge would read 0 from the start).
+	keyValid = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy", Subsystem: "cleantalk", Name: "key_valid",
 		Help: "1 when CleanTalk confirmed the access key and its service, 0 when it refused them; absent until checked.",
-	})
+	}, nil)
 
 	feedbackQueued = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "caddy", Subsystem: "cleantalk", Name: "feedback_queued",

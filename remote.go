@@ -25,7 +25,8 @@ import (
 
 // Remote calls are how CleanTalk's cloud asks a protected site to act now:
 // refresh the firewall, send its logs, or add and remove records of the key
-// owner's personal lists (cleantalk-api.md §4.7). They are off unless the
+// owner's personal lists, or check the licence again (cleantalk-api.md
+// §4.7). They are off unless the
 // site names a path for them, and each must carry the token the official
 // plugins check: the MD5 or SHA-256 of the access key.
 
@@ -107,7 +108,7 @@ func (a *App) remoteCall(ctx context.Context, action string, params url.Values) 
 		return remoteCall{fail: "WRONG_TOKEN"}
 	}
 	switch action {
-	case "sfw_update", "sfw_send_logs", "private_record_add", "private_record_delete":
+	case "sfw_update", "sfw_send_logs", "private_record_add", "private_record_delete", "license_update":
 	default:
 		return remoteCall{fail: "UNKNOWN_ACTION"}
 	}
@@ -128,6 +129,8 @@ func (a *App) remoteCall(ctx context.Context, action string, params url.Values) 
 		if errors.Is(err, errLogGap) {
 			err = nil // sent moments ago: nothing is waiting
 		}
+	case "license_update":
+		a.account.recheckLicense()
 	case "private_record_add", "private_record_delete":
 		var rows []sfw.Row
 		if rows, err = parseRecords(params.Get("metadata"), action == "private_record_add"); err == nil {

@@ -1,7 +1,6 @@
 package cleantalk
 
 import (
-	"bytes"
 	"compress/gzip"
 	"crypto/md5"
 	"crypto/sha256"
@@ -184,7 +183,10 @@ func TestInjectionEdgeCases(t *testing.T) {
 
 func TestNoScriptsWithoutForms(t *testing.T) {
 	app := appServer(t)
-	e := newEnv(t, setup{site: "cleantalk\n reverse_proxy " + strings.TrimPrefix(app.URL, "http://")})
+	e := newEnv(t, setup{noKey: true, site: "cleantalk\n reverse_proxy " + strings.TrimPrefix(app.URL, "http://")})
+	if m := metricsText(t); strings.Contains(m, "caddy_cleantalk_key_valid") {
+		t.Error("key_valid is exported without a key")
+	}
 	resp, body := get(t, e, "/page")
 	if strings.Contains(body, "<script") || len(resp.Cookies()) != 0 || resp.Header.Get("ETag") != `"v1"` {
 		t.Errorf("a site without forms was changed: %v %s", resp.Header, body)
@@ -261,6 +263,18 @@ func TestBrowserSignalsReachTheCloud(t *testing.T) {
 	if c := e.lastCheck(); c.EventToken != token || *c.JSOn != 1 {
 		t.Errorf("cookie token: %q js_on %v", c.EventToken, deref(c.JSOn))
 	}
+}
+
+// metricsText returns what Caddy's /metrics shows.
+func metricsText(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(adminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func md5hex(s string) string {
@@ -457,7 +471,7 @@ func TestRemoteCalls(t *testing.T) {
 }
 
 func TestInvalidKeyDegradesToLocalEngine(t *testing.T) {
-	s := firewallSetup("stop_words casino", "form /contact")
+	s := firewallSetup("stop_words casino", "form /contact\n remote_calls /ct-remote")
 	s.prepare = func(e *env) {
 		e.cloud.SetBlacklist(commonRows, personalRows)
 		e.cloud.SetKeyValid(false)
@@ -489,14 +503,31 @@ func TestInvalidKeyDegradesToLocalEngine(t *testing.T) {
 	if s, _, _ := e.visit("203.0.113.9", "/"); s != http.StatusOK {
 		t.Errorf("the firewall still enforces CleanTalk data for a refused key: %d", s)
 	}
-	resp2, err := http.Get(adminURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp2.Body.Close()
-	m, _ := io.ReadAll(resp2.Body)
-	if !bytes.Contains(m, []byte("caddy_cleantalk_key_valid 0")) {
+	if m := metricsText(t); !strings.Contains(m, "caddy_cleantalk_key_valid 0") {
 		t.Error("the key_valid metric does not say 0")
+	}
+
+	// The licence is renewed and CleanTalk says so: checks resume.
+	e.cloud.SetKeyValid(true)
+	params := url.Values{"spbc_remote_call_action": {"license_update"}, "spbc_remote_call_token": {md5hex(testKey)}}
+	if _, body := remoteCallTo(t, e, http.MethodGet, params); body != "OK" {
+		t.Fatalf("license_update: %s", body)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		st = statusReply{}
+		adminGet(t, "/cleantalk/status", &st)
+		if st.Key != nil && st.Key.Usable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the renewed key was not noticed: %+v", st.Key)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.post("/contact", formCT, []byte("email=a%40example.org&message=hello"))
+	if len(e.cloud.Checks()) != 1 {
+		t.Error("cloud checks did not resume")
 	}
 }
 
