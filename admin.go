@@ -195,7 +195,7 @@ func handleLookup(w http.ResponseWriter, r *http.Request) error {
 		Blocked:   m.Blocked,
 		Listed:    m.Listed,
 		Enforced:  !a.feed.status.Load().Stale,
-		Explained: describeMatch(m),
+		Explained: describeMatch(m, true),
 	}
 	if m.Listed {
 		reply.List = m.Source.String()

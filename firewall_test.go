@@ -142,6 +142,11 @@ func TestFirewallPassCookie(t *testing.T) {
 		t.Errorf("the page does not reload the same address: %s", page)
 	}
 
+	// The cookie is good once the page's script would have set it.
+	if status, _, _ := e.visit("203.0.113.9", "/page?a=1", "Cookie", cookie); status != http.StatusForbidden {
+		t.Errorf("a pass cookie used before the challenge's delay: status %d", status)
+	}
+	clockOffset.Store(int64((passDelay + 1) * time.Second))
 	status, _, got := e.visit("203.0.113.9", "/page?a=1", "Cookie", cookie)
 	if status != http.StatusOK || got == nil {
 		t.Fatalf("a valid pass cookie: status %d", status)
@@ -172,13 +177,14 @@ func TestFirewallPassCookie(t *testing.T) {
 }
 
 func TestFirewallTestIP(t *testing.T) {
-	e := newFirewallEnv(t, "deny_ip 192.0.2.66", "")
+	e := newFirewallEnv(t, "deny_ip 192.0.2.66\n allow_ip 203.0.113.200", "")
 	for ip, want := range map[string]string{
 		"203.0.113.9":     "This IP is blocked (in global lists, network 203.0.113.0/24).",
 		"198.51.100.5":    "This IP is blocked (in personal lists, network 198.51.100.5/32).",
 		"203.0.113.77":    "This IP is passed (whitelisted in global lists, network 203.0.113.77/32).",
 		"192.0.2.1":       "This IP is passed (not in any lists).",
-		"192.0.2.66":      "This IP is blocked (in this server&#39;s own lists, network 192.0.2.66/32).",
+		"192.0.2.66":      "This IP is blocked.", // the operator's own lists stay private
+		"203.0.113.200":   "This IP is passed (not in any lists).",
 		"2001:db8:bad::5": "This IP is blocked (in global lists, network 2001:db8:bad::/48).",
 		"not-an-ip":       "This is not an IP address.",
 	} {
@@ -426,6 +432,7 @@ func TestFirewallLogsUpload(t *testing.T) {
 	e.visit("203.0.113.9", "/one")
 	e.visit("203.0.113.9", "/two?x=1")
 	_, page, _ := e.visit("198.51.100.5", "/p")
+	clockOffset.Store(int64((passDelay + 1) * time.Second))
 	e.visit("198.51.100.5", "/p", "Cookie", passCookieFrom(t, page))
 	e.visit("192.0.2.1", "/unlisted")
 

@@ -49,7 +49,7 @@ func (h *Handler) firewall(w http.ResponseWriter, r *http.Request, ip netip.Addr
 		return false, nil
 	}
 	firewallRequests.WithLabelValues("blocked").Inc()
-	h.app.recordHit(ip, m, r, true)
+	h.app.recordHit(ip, m, r, !h.DryRun) // a dry run blocks nothing, and says so
 	h.logger.Info("firewall blocked a request",
 		zap.String("client_ip", ip.String()),
 		zap.String("network", m.Prefix.String()),
@@ -143,7 +143,7 @@ func (h *Handler) serveTestPage(w http.ResponseWriter, r *http.Request, real net
 		res.IP = ip.String()
 		m := h.app.table().Explain(ip)
 		res.Blocked = m.Blocked
-		res.Message = describeMatch(m)
+		res.Message = describeMatch(m, false)
 		if st := h.app.feed.status.Load(); st.Stale {
 			res.Message += " The CleanTalk data is too old and is not enforced at the moment."
 		}
@@ -151,8 +151,17 @@ func (h *Handler) serveTestPage(w http.ResponseWriter, r *http.Request, real net
 	return h.writeFirewallPage(w, r, ip, res)
 }
 
-// describeMatch says in words what the table holds for an address.
-func describeMatch(m sfw.Match) string {
+// describeMatch says in words what the table holds for an address. The
+// operator's own lists are shown to the operator only: to a visitor, an
+// address on allow_ip reads as not listed, and one on deny_ip as blocked
+// without the network.
+func describeMatch(m sfw.Match, operator bool) string {
+	if m.Source == sfw.SourcePrivate && m.Listed && !operator {
+		if m.Blocked {
+			return "This IP is blocked."
+		}
+		return "This IP is passed (not in any lists)."
+	}
 	var list string
 	switch m.Source {
 	case sfw.SourceCommon:
@@ -224,7 +233,12 @@ func (a *App) validPass(r *http.Request, ip netip.Addr) bool {
 		return false
 	}
 	unix, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || now().Unix() > unix || time.Unix(unix, 0).Sub(now()) > passLifetime+time.Minute {
+	if err != nil || now().Unix() > unix {
+		return false
+	}
+	// A cookie is good from the moment the page's script would have set it,
+	// not before: a client that lifts it from the page still waits.
+	if issued := time.Unix(unix, 0).Add(-passLifetime); now().Before(issued.Add(passDelay * time.Second)) {
 		return false
 	}
 	return hmac.Equal([]byte(mac), []byte(a.passMAC(ip, exp)))

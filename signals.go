@@ -48,10 +48,14 @@ type signals struct {
 // browserSignals reads the signals of a form submission.
 func (h *Handler) browserSignals(r *http.Request, ip netip.Addr, m form.Mapped) signals {
 	var s signals
-	s.token = m.EventToken
-	if s.token == "" {
-		if c, err := r.Cookie(tokenCookie); err == nil && ctapi.ValidEventToken(c.Value) {
-			s.token = c.Value
+	// Only a page that loaded the bot detector can have a token; without
+	// it, a token is whatever the client typed.
+	if h.BotDetector {
+		s.token = m.EventToken
+		if s.token == "" {
+			if c, err := r.Cookie(tokenCookie); err == nil && ctapi.ValidEventToken(c.Value) {
+				s.token = c.Value
+			}
 		}
 	}
 	if c, err := r.Cookie(timeCookie); err == nil {
@@ -135,8 +139,20 @@ func (a *App) verifyStamp(purpose, value string, ip netip.Addr) (time.Time, bool
 	return t, true
 }
 
-// setPageCookie stamps an HTML page response with its load time.
+// setPageCookie stamps an HTML page response with its load time. Only
+// pages a browser navigates to count (not fragments fetched by scripts,
+// which would restart the clock of a form being filled in), and not pages
+// a shared cache may keep, which would hand one stamp to everybody.
 func (h *Handler) setPageCookie(r *http.Request, hdr http.Header) {
+	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" {
+		return
+	}
+	if r.Header.Get("HX-Request") != "" || r.Header.Get("X-Requested-With") != "" {
+		return
+	}
+	if cc := strings.ToLower(hdr.Get("Cache-Control")); strings.Contains(cc, "public") || strings.Contains(cc, "s-maxage") {
+		return
+	}
 	c := &http.Cookie{
 		Name:     timeCookie,
 		Value:    h.app.stamp("page-time", now(), netip.Addr{}),
@@ -171,7 +187,7 @@ func (h *Handler) serveScript(w http.ResponseWriter, r *http.Request, ip netip.A
 // Content-Security-Policy grants to scripts is given to our tags too, so
 // nonce-based policies keep working.
 func (h *Handler) pageSnippet(hdr http.Header) []byte {
-	nonce := cspNonce(hdr.Get("Content-Security-Policy"))
+	nonce := cspNonce(hdr.Values("Content-Security-Policy"))
 	attr := ""
 	if nonce != "" {
 		attr = ` nonce="` + nonce + `"`
@@ -208,21 +224,34 @@ func (h *Handler) detectorURL() string {
 	return defaultDetector
 }
 
-// cspNonce returns the first script nonce of a Content-Security-Policy, if
-// it is safe to copy into an attribute.
-func cspNonce(policy string) string {
-	for _, directive := range strings.Split(policy, ";") {
-		fields := strings.Fields(directive)
-		if len(fields) == 0 || (fields[0] != "script-src" && fields[0] != "script-src-elem" && fields[0] != "default-src") {
-			continue
-		}
-		for _, src := range fields[1:] {
-			if n, ok := strings.CutPrefix(src, "'nonce-"); ok {
-				n = strings.TrimSuffix(n, "'")
-				if n != "" && strings.Trim(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_") == "" {
-					return n
+// cspNonce returns the nonce that the page's Content-Security-Policy
+// grants to script elements: from script-src-elem, else script-src, else
+// default-src, which is how browsers pick the directive that applies.
+func cspNonce(policies []string) string {
+	for _, policy := range policies {
+		directives := make(map[string][]string)
+		for _, directive := range strings.Split(policy, ";") {
+			if fields := strings.Fields(directive); len(fields) > 0 {
+				name := strings.ToLower(fields[0])
+				if _, dup := directives[name]; !dup {
+					directives[name] = fields[1:]
 				}
 			}
+		}
+		for _, name := range []string{"script-src-elem", "script-src", "default-src"} {
+			sources, ok := directives[name]
+			if !ok {
+				continue
+			}
+			for _, src := range sources {
+				if n, ok := strings.CutPrefix(src, "'nonce-"); ok {
+					n = strings.TrimSuffix(n, "'")
+					if n != "" && strings.Trim(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_") == "" {
+						return n
+					}
+				}
+			}
+			break // the directive that applies has no nonce
 		}
 	}
 	return ""

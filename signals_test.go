@@ -57,6 +57,11 @@ func appServer(t *testing.T) *httptest.Server {
 		io.WriteString(w, strings.Repeat("<p>lorem ipsum</p>\n", 200000))
 		io.WriteString(w, "</body></html>")
 	})
+	mux.HandleFunc("/cached", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		io.WriteString(w, "<html><head></head><body>cached</body></html>")
+	})
 	mux.HandleFunc("/nonce", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-r4nd0m+/=' 'strict-dynamic'")
@@ -130,6 +135,62 @@ func TestPagesGetScriptsAndStamp(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") ||
 		!strings.Contains(js, `document.cookie="`+jsCookie+`=`) || resp.Header.Get("Cache-Control") != "no-store, private" {
 		t.Errorf("script: %d %v %s", resp.StatusCode, resp.Header, js)
+	}
+}
+
+func TestPageStampOnlyOnNavigations(t *testing.T) {
+	e := newEnv(t, signalsSetup(t, ""))
+	stamped := func(path string, header ...string) bool {
+		resp, _ := get(t, e, path, header...)
+		for _, c := range resp.Cookies() {
+			if c.Name == timeCookie {
+				return true
+			}
+		}
+		return false
+	}
+	if !stamped("/page", "Sec-Fetch-Dest", "document") || !stamped("/page") {
+		t.Error("a page load was not stamped")
+	}
+	for _, h := range [][]string{{"Sec-Fetch-Dest", "empty"}, {"HX-Request", "true"}, {"X-Requested-With", "XMLHttpRequest"}} {
+		if stamped("/page", h...) {
+			t.Errorf("a fetch with %s: %s restarted the clock", h[0], h[1])
+		}
+	}
+	if stamped("/cached") {
+		t.Error("a page for shared caches got a stamp")
+	}
+}
+
+func TestTokenCountsOnlyWithBotDetector(t *testing.T) {
+	e := newEnv(t, signalsSetup(t, ""))
+	token := strings.Repeat("ab12", 16)
+	e.post("/contact", formCT, []byte("email=a%40example.org&message=hi&ct_bot_detector_event_token="+token),
+		"Cookie", "ct_bot_detector_event_token="+token)
+	if c := e.lastCheck(); c.EventToken != "" || c.JSOn == nil || *c.JSOn != 0 {
+		t.Errorf("without bot_detector a token counted: token %q js_on %v", c.EventToken, deref(c.JSOn))
+	}
+}
+
+func TestCSPNonce(t *testing.T) {
+	tests := []struct {
+		policies []string
+		want     string
+	}{
+		{[]string{"script-src 'nonce-abc' 'strict-dynamic'"}, "abc"},
+		{[]string{"default-src 'nonce-A'; script-src 'nonce-B'"}, "B"},
+		{[]string{"default-src 'nonce-A'; script-src 'self'"}, ""},
+		{[]string{"script-src 'nonce-B'; script-src-elem 'nonce-C'"}, "C"},
+		{[]string{"default-src 'nonce-A'"}, "A"},
+		{[]string{"style-src 'nonce-S'"}, ""},
+		{[]string{"img-src *", "script-src 'nonce-second'"}, "second"},
+		{[]string{`script-src 'nonce-"><script>'`}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := cspNonce(tt.policies); got != tt.want {
+			t.Errorf("cspNonce(%q) = %q, want %q", tt.policies, got, tt.want)
+		}
 	}
 }
 
