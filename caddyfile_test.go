@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
@@ -32,6 +33,7 @@ func TestAdapt(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden files: %v", err)
 	}
+	t.Setenv("CLEANTALK_FEEDBACK_TOKEN", "a-long-enough-test-token")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			raw, err := os.ReadFile(file)
@@ -59,12 +61,20 @@ func TestAdapt(t *testing.T) {
 			if strings.TrimSpace(pretty.String()) != strings.TrimSpace(want) {
 				t.Errorf("adapted JSON differs from %s:\n%s", file, pretty.String())
 			}
-			// What the Caddyfile says must load as JSON too.
-			var cfg struct {
-				Apps map[string]json.RawMessage `json:"apps"`
-			}
+			// What the Caddyfile says must provision as JSON too (with a
+			// storage of the test's own).
+			var cfg map[string]any
 			if err := json.Unmarshal(got, &cfg); err != nil {
 				t.Fatal(err)
+			}
+			cfg["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}
+			withStorage, _ := json.Marshal(cfg)
+			var config caddy.Config
+			if err := json.Unmarshal(withStorage, &config); err != nil {
+				t.Fatal(err)
+			}
+			if err := caddy.Validate(&config); err != nil {
+				t.Errorf("the adapted config does not validate: %v", err)
 			}
 		})
 	}
@@ -97,7 +107,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"unknown form option", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\tmail email\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
 		{"mapped field excluded", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\temail email\n\t\t\texclude email\n\t\t}\n\t}\n}\n", "Caddyfile:6"},
 		{"mapped password", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\tmessage password\n\t\t}\n\t}\n}\n", "Caddyfile:5"},
-		{"unknown matcher", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\tmatch {\n\t\t\t\tcolour red\n\t\t\t}\n\t\t}\n\t}\n}\n", "Caddyfile:"},
+		{"unknown matcher", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\tmatch {\n\t\t\t\tcolour red\n\t\t\t}\n\t\t}\n\t}\n}\n", "getting matcher module 'colour'"},
 		{"bot_detector not a URL", ":80 {\n\tcleantalk {\n\t\tbot_detector yes\n\t}\n}\n", "Caddyfile:3"},
 		{"bot_detector two URLs", ":80 {\n\tcleantalk {\n\t\tbot_detector /a.js /b.js\n\t}\n}\n", "Caddyfile:3"},
 		{"bad js_check", ":80 {\n\tcleantalk {\n\t\tjs_check maybe\n\t}\n}\n", "Caddyfile:3"},

@@ -274,8 +274,19 @@ func readResponse(t *testing.T, resp *http.Response) (int, []byte, *echoed) {
 	return resp.StatusCode, b, &got
 }
 
-// mustReach asserts the request reached the upstream with exactly body.
+// mustReach asserts the request reached the upstream with exactly body and
+// a Content-Length that says so.
 func mustReach(t *testing.T, status int, resp []byte, got *echoed, body []byte) {
+	t.Helper()
+	mustReachStreamed(t, status, resp, got, body)
+	if got.ContentLength != int64(len(body)) {
+		t.Errorf("upstream Content-Length %d, body is %d bytes", got.ContentLength, len(body))
+	}
+}
+
+// mustReachStreamed asserts the request reached the upstream with exactly
+// body, with a correct length or none (streamed, chunked).
+func mustReachStreamed(t *testing.T, status int, resp []byte, got *echoed, body []byte) {
 	t.Helper()
 	if status != http.StatusOK || got == nil {
 		t.Fatalf("status %d, upstream not reached; response: %.300s", status, resp)

@@ -270,5 +270,11 @@ http://:9202 {
 		t.Logf("round %d: without %.0f req/s, with firewall %.0f req/s, ratio %.3f", round, without, with, with/without)
 	}
 	slices.Sort(ratios)
-	t.Logf("median ratio with/without: %.3f (target >= 0.98)", (ratios[2]+ratios[3])/2)
+	median := (ratios[2] + ratios[3]) / 2
+	t.Logf("median ratio with/without: %.3f (target >= 0.98)", median)
+	// wrk and Caddy share the machine's cores, so single rounds swing by
+	// several percent; only a clear regression fails.
+	if median < 0.95 {
+		t.Errorf("the firewall costs %.1f%% of the throughput", 100*(1-median))
+	}
 }
