@@ -128,9 +128,6 @@ func testVerdict() *verdict {
 	return localVerdict(false, codeBlacklisted, "Forbidden. Sender blacklisted.")
 }
 
-// allowsIP reports whether ip is on the private allow list.
-func (e *localEngine) allowsIP(ip netip.Addr) bool { return containsIP(e.allowIP, ip) }
-
 func localVerdict(allow bool, code, comment string) *verdict {
 	return &verdict{allow: allow, codes: []string{code}, comment: comment, source: sourceLocal}
 }
