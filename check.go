@@ -74,8 +74,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	release = func() {}
 	// A blocked address needs no look at the body: it is refused even when
 	// the body could not be read or checked.
-	if lv := h.app.engine.checkIP(ip); lv != nil && !lv.allow {
-		return lv, release, nil
+	ipVerdict := h.app.engine.checkIP(ip)
+	if ipVerdict != nil && !ipVerdict.allow {
+		return ipVerdict, release, nil
 	}
 	captured, err := form.Capture(r, int64(h.MaxBody))
 	if captured != nil {
@@ -109,8 +110,11 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		h.stripServiceFields(r, captured, contentType)
 	}
 
+	if ipVerdict != nil { // allow_ip
+		return ipVerdict, release, nil
+	}
 	s := submission{ip: ip, email: mapped.Email, nickname: mapped.Nickname, message: mapped.Message}
-	if lv := h.app.engine.check(s); lv != nil {
+	if lv := h.app.engine.checkContent(s); lv != nil {
 		return lv, release, nil
 	}
 	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {

@@ -92,6 +92,11 @@ func (e *localEngine) check(s submission) *verdict {
 	if v := e.checkIP(s.ip); v != nil {
 		return v
 	}
+	return e.checkContent(s)
+}
+
+// checkContent applies the e-mail lists and the stop words.
+func (e *localEngine) checkContent(s submission) *verdict {
 	email := strings.ToLower(strings.TrimSpace(s.email))
 	switch {
 	case email != "" && matchesEmail(e.denyEmail, email):
