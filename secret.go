@@ -5,11 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
@@ -71,4 +75,37 @@ func (s *secret) key(purpose string) []byte {
 	m := hmac.New(sha256.New, s.root)
 	m.Write([]byte("caddy-cleantalk/" + purpose))
 	return m.Sum(nil)
+}
+
+// A stamp is "<unix>.<mac>": a time signed for one purpose, optionally
+// bound to a client address. The signals and the firewall's pass cookie
+// are stamps.
+
+func (a *App) stamp(purpose string, t time.Time, ip netip.Addr) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return ts + "." + a.stampMAC(purpose, ts, ip)
+}
+
+func (a *App) stampMAC(purpose, ts string, ip netip.Addr) string {
+	m := hmac.New(sha256.New, a.secret.key(purpose))
+	if ip.IsValid() {
+		b := ip.As16()
+		m.Write(b[:])
+	}
+	m.Write([]byte(ts))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// readStamp returns the time of a stamp whose signature is good for the
+// purpose and address; how old it may be is the caller's rule.
+func (a *App) readStamp(purpose, value string, ip netip.Addr) (time.Time, bool) {
+	ts, mac, ok := strings.Cut(value, ".")
+	if !ok {
+		return time.Time{}, false
+	}
+	unix, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || !hmac.Equal([]byte(mac), []byte(a.stampMAC(purpose, ts, ip))) {
+		return time.Time{}, false
+	}
+	return time.Unix(unix, 0), true
 }

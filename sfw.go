@@ -1,9 +1,7 @@
 package cleantalk
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"html/template"
@@ -204,23 +202,9 @@ func newNonce() string {
 	return base64.RawStdEncoding.EncodeToString(b)
 }
 
-// The pass cookie is "<expiry>.<mac>": the expiry in Unix seconds, and an
-// HMAC of the client address and the expiry under the deployment's secret.
-// It cannot be forged, moved to another address or kept past its expiry,
+// The pass cookie is a stamp of its expiry, signed for the client address:
+// it cannot be forged, moved to another address or kept past its expiry,
 // and it is checked without looking anything up.
-
-func (a *App) passCookieValue(ip netip.Addr, expires time.Time) string {
-	exp := strconv.FormatInt(expires.Unix(), 10)
-	return exp + "." + a.passMAC(ip, exp)
-}
-
-func (a *App) passMAC(ip netip.Addr, exp string) string {
-	m := hmac.New(sha256.New, a.secret.key("sfw-pass"))
-	b := ip.As16()
-	m.Write(b[:])
-	m.Write([]byte(exp))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
-}
 
 // validPass reports whether the request carries a valid pass cookie for ip.
 func (a *App) validPass(r *http.Request, ip netip.Addr) bool {
@@ -228,25 +212,19 @@ func (a *App) validPass(r *http.Request, ip netip.Addr) bool {
 	if err != nil {
 		return false
 	}
-	exp, mac, ok := strings.Cut(c.Value, ".")
-	if !ok {
-		return false
-	}
-	unix, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || now().Unix() > unix {
+	expires, ok := a.readStamp("sfw-pass", c.Value, ip)
+	if !ok || now().After(expires) {
 		return false
 	}
 	// A cookie is good from the moment the page's script would have set it,
 	// not before: a client that lifts it from the page still waits.
-	if issued := time.Unix(unix, 0).Add(-passLifetime); now().Before(issued.Add(passDelay * time.Second)) {
-		return false
-	}
-	return hmac.Equal([]byte(mac), []byte(a.passMAC(ip, exp)))
+	issued := expires.Add(-passLifetime)
+	return !now().Before(issued.Add(passDelay * time.Second))
 }
 
 // passCookieJS is the cookie the block page's script sets.
 func (a *App) passCookieJS(r *http.Request, ip netip.Addr) string {
-	c := passCookie + "=" + a.passCookieValue(ip, now().Add(passLifetime)) +
+	c := passCookie + "=" + a.stamp("sfw-pass", now().Add(passLifetime), ip) +
 		"; path=/; max-age=" + strconv.Itoa(int(passLifetime.Seconds())) + "; SameSite=Lax"
 	if r.TLS != nil {
 		c += "; Secure"

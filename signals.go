@@ -1,9 +1,6 @@
 package cleantalk
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -100,40 +97,11 @@ func (h *Handler) jsCheckOn() bool {
 // to the site's HTML pages: only when it protects forms.
 func (h *Handler) touchesPages() bool { return len(h.Forms) > 0 }
 
-// A stamp is "<unix>.<mac>": a time signed for one purpose, optionally
-// bound to a client address.
-
-func (a *App) stamp(purpose string, t time.Time, ip netip.Addr) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	return ts + "." + a.stampMAC(purpose, ts, ip)
-}
-
-func (a *App) stampMAC(purpose, ts string, ip netip.Addr) string {
-	m := hmac.New(sha256.New, a.secret.key(purpose))
-	if ip.IsValid() {
-		b := ip.As16()
-		m.Write(b[:])
-	}
-	m.Write([]byte(ts))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
-}
-
 // verifyStamp checks a stamp and returns its time. Stamps older than a day,
 // or from the future, are refused.
 func (a *App) verifyStamp(purpose, value string, ip netip.Addr) (time.Time, bool) {
-	ts, mac, ok := strings.Cut(value, ".")
-	if !ok {
-		return time.Time{}, false
-	}
-	unix, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	t := time.Unix(unix, 0)
-	if age := now().Sub(t); age < -time.Minute || age > signalLifetime {
-		return time.Time{}, false
-	}
-	if !hmac.Equal([]byte(mac), []byte(a.stampMAC(purpose, ts, ip))) {
+	t, ok := a.readStamp(purpose, value, ip)
+	if age := now().Sub(t); !ok || age < -time.Minute || age > signalLifetime {
 		return time.Time{}, false
 	}
 	return t, true
