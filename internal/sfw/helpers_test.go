@@ -209,3 +209,25 @@ func gzStored(data []byte) []byte {
 	out = binary.LittleEndian.AppendUint32(out, sum)
 	return binary.LittleEndian.AppendUint32(out, size)
 }
+
+// roundTrip snapshots tbl and loads the snapshot back, failing unless the
+// loaded table snapshots to the very same bytes.
+func roundTrip(t testing.TB, tbl *Table) *Table {
+	t.Helper()
+	snap, err := tbl.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalTable(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := back.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snap, again) {
+		t.Fatal("snapshot round trip changed the bytes")
+	}
+	return back
+}
