@@ -208,11 +208,13 @@ func (f *feed) unsubscribe(a *App) {
 	delete(f.listeners, a)
 }
 
-// publish tells every config about the data in use.
-func (f *feed) publish() {
+// publish tells every config about the data in use. It runs before the
+// status that describes the data is stored, so that whoever sees the status
+// also finds the data enforced.
+func (f *feed) publish(stale bool) {
 	f.listenMu.Lock()
 	defer f.listenMu.Unlock()
-	cloud, stale := f.cloud.Load(), f.status.Load().Stale
+	cloud := f.cloud.Load()
 	for a := range f.listeners {
 		a.useCloudData(cloud, stale)
 	}
@@ -317,9 +319,9 @@ func (f *feed) markStale() {
 	}
 	next := *st
 	next.Stale = true
+	f.publish(true)
 	f.status.Store(&next)
 	firewallStale.Set(1)
-	f.publish()
 	f.logger.Warn("firewall data is too old and is no longer enforced",
 		zap.Time("fetched_at", st.FetchedAt), zap.Duration("max_age", staleAfter*f.interval))
 }

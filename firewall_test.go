@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/fakecloud"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
 // The fake cloud's blacklist in these tests.
@@ -583,4 +584,39 @@ func TestReloadURLStaysOnTheSite(t *testing.T) {
 			t.Errorf("reloadURL(%q) = %q, want %q", target, got, want)
 		}
 	}
+}
+
+// TestFeedStatusFollowsEnforcement checks that whoever sees the status say
+// the data is loaded also finds that data enforced, even while a config's
+// private lists are still being merged in.
+func TestFeedStatusFollowsEnforcement(t *testing.T) {
+	f := &feed{listeners: make(map[*App]struct{}), interval: time.Hour}
+	f.status.Store(&feedStatus{})
+	a := &App{privateRows: []sfw.Row{{Prefix: netip.MustParsePrefix("192.0.2.1/32"), Source: sfw.SourcePrivate}}}
+	a.privateOnly = sfw.Build(a.privateRows)
+	f.subscribe(a)
+
+	// Enough rows that merging them takes a while.
+	rows := make([]sfw.Row, 0, 200_000)
+	for i := range 200_000 {
+		rows = append(rows, sfw.Row{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Source: sfw.SourceCommon})
+	}
+	listed := netip.MustParseAddr("10.0.0.5")
+	cloud := sfw.Build(rows)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if f.status.Load().LoadedFrom != "" {
+				if !a.table().Blocked(listed) {
+					t.Error("the status says the data is loaded, but it is not enforced yet")
+				}
+				return
+			}
+			runtime.Gosched()
+		}
+	}()
+	f.install(cloud, now(), now(), "download", 0)
+	<-done
 }

@@ -94,10 +94,10 @@ func (f *feed) install(t *sfw.Table, fetched, changed time.Time, from string, sk
 	}
 	next.Stale = now().Sub(fetched) > staleAfter*f.interval
 	f.cloud.Store(t)
+	f.publish(next.Stale)
 	f.status.Store(next)
 	firewallStale.Set(map[bool]float64{true: 1, false: 0}[next.Stale])
 	firewallLastUpdate.Set(float64(fetched.Unix()))
-	f.publish()
 }
 
 func setEntryGauges(st sfw.Stats) {
