@@ -512,6 +512,27 @@ func TestRemoteCalls(t *testing.T) {
 	if s, _, _ := e.visit("192.0.2.1", "/"); s != http.StatusOK {
 		t.Errorf("a deleted record still blocks: %d", s)
 	}
+	// A personal record for a network on the common blacklist decides while
+	// it exists; once deleted, the common entry applies again at once.
+	clockOffset.Store(int64(11 * time.Second))
+	allow := call("private_record_add", "metadata", `["3405803776,4294967040,1"]`) // 203.0.113.0/24 allow
+	if _, body := remoteCallTo(t, e, http.MethodPost, allow); body != "OK" {
+		t.Fatalf("private_record_add over a common network: %s", body)
+	}
+	if s, _, _ := e.visit("203.0.113.9", "/"); s != http.StatusOK {
+		t.Errorf("a personal allow record does not beat the common blacklist: %d", s)
+	}
+	calls := e.cloud.BlacklistCalls()
+	clockOffset.Store(int64(22 * time.Second))
+	if _, body := remoteCallTo(t, e, http.MethodPost, call("private_record_delete", "metadata", `["3405803776,4294967040"]`)); body != "OK" {
+		t.Fatalf("private_record_delete over a common network: %s", body)
+	}
+	if s, _, _ := e.visit("203.0.113.9", "/"); s != http.StatusForbidden {
+		t.Errorf("deleting the personal record lost the common entry: %d", s)
+	}
+	if e.cloud.BlacklistCalls() != calls {
+		t.Error("the delete downloaded again")
+	}
 	clockOffset.Store(int64(time.Minute))
 	for _, bad := range []string{`not json`, `["1,2"]`, `["3221225985,4294967295,7"]`, `["3221225985,4294901503,0"]`, `[]`} {
 		if _, body := remoteCallTo(t, e, http.MethodPost, call("private_record_add", "metadata", bad)); !strings.HasPrefix(body, "FAIL ") {

@@ -17,27 +17,36 @@ type entry struct {
 func (e entry) last() u128 { return e.key.or(maskBits(e.bits).not()) }
 
 // cmpEntry orders entries by address, then shorter prefixes first, so that a
-// network comes before every network nested in it.
+// network comes before every network nested in it; entries naming the same
+// network are ordered by category.
 func cmpEntry(a, b entry) int {
 	if c := a.key.cmp(b.key); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.bits, b.bits)
+	if c := cmp.Compare(a.bits, b.bits); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.cat, b.cat)
 }
 
-// sortMerge sorts entries and merges those naming the same network, keeping
-// the highest category. It reports how many entries it merged away.
-func sortMerge(es []entry) ([]entry, int) {
+// sortMerge sorts entries and merges those naming the same network: the
+// highest category decides. The lower categories listed for a network come
+// back as shadowed entries, each once and sorted, so that the table can still
+// give every list its own rows. n is how many entries were merged away.
+func sortMerge(es []entry) (merged, shadowed []entry, n int) {
 	slices.SortFunc(es, cmpEntry)
 	out := es[:0]
 	for _, e := range es {
-		if n := len(out); n > 0 && out[n-1].key == e.key && out[n-1].bits == e.bits {
-			out[n-1].cat = max(out[n-1].cat, e.cat)
+		if k := len(out); k > 0 && out[k-1].key == e.key && out[k-1].bits == e.bits {
+			if out[k-1].cat != e.cat { // sorted by category: e outranks it
+				shadowed = append(shadowed, out[k-1])
+				out[k-1].cat = e.cat
+			}
 			continue
 		}
 		out = append(out, e)
 	}
-	return out, len(es) - len(out)
+	return out, shadowed, len(es) - len(out)
 }
 
 // level holds the networks of one prefix length, sorted by address, with

@@ -1,6 +1,7 @@
 package sfw
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,29 +9,40 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 1. All integers are big-endian.
+// Snapshot format, version 2. All integers are big-endian.
 //
 //	magic    4 bytes  "CTSF"
-//	version  1 byte   1
+//	version  1 byte   2
 //	flags    1 byte   0 (reserved)
 //	n4       uint32   distinct IPv4 networks
 //	n6       uint32   distinct IPv6 networks
-//	then for IPv4, then for IPv6:
-//	  groups uint16   number of groups, in increasing (bits, category) order
-//	  each group:
-//	    bits     1 byte    prefix length
-//	    category 1 byte    rank of the rows (1..6, see category)
-//	    count    uint32    at least 1
-//	    count network addresses, 4 (IPv4) or 16 (IPv6) bytes each,
-//	    strictly increasing, host bits zero
+//	groups of the n4 IPv4 networks, then of the n6 IPv6 networks
+//	s4       uint32   shadowed IPv4 rows
+//	s6       uint32   shadowed IPv6 rows
+//	groups of the s4 shadowed IPv4 rows, then of the s6 IPv6 ones
 //	crc      uint32   CRC-32C (Castagnoli) of all bytes before it
 //
-// The rows are the table's distinct networks, so a snapshot of a million
-// IPv4 networks takes about 4 MB, and the encoding of a table is unique:
-// marshalling the result of UnmarshalTable gives back the same bytes.
+// where each run of groups is
+//
+//	groups uint16   number of groups, in increasing (bits, category) order
+//	each group:
+//	  bits     1 byte    prefix length
+//	  category 1 byte    rank of the rows (1..6, see category)
+//	  count    uint32    at least 1
+//	  count network addresses, 4 (IPv4) or 16 (IPv6) bytes each,
+//	  strictly increasing, host bits zero
+//
+// The networks carry the deciding row of each distinct network. A shadowed
+// row is a lower-ranking row of one of those networks (see Table.Rows); it
+// must rank below the network's deciding row. Version 1 is version 2 without
+// the shadowed rows and is still read.
+//
+// A snapshot of a million IPv4 networks takes about 4 MB, and the encoding
+// of a table is unique: marshalling the result of UnmarshalTable on a
+// version 2 snapshot gives back the same bytes.
 const (
 	snapMagic   = "CTSF"
-	snapVersion = 1
+	snapVersion = 2
 	snapHeader  = 4 + 1 + 1 + 4 + 4
 	groupHeader = 1 + 1 + 4
 )
@@ -52,13 +64,18 @@ func (t *Table) MarshalBinary() ([]byte, error) {
 	b = append(b, snapVersion, 0)
 	b = binary.BigEndian.AppendUint32(b, uint32(n4))
 	b = binary.BigEndian.AppendUint32(b, uint32(n6))
-	b = appendGroups(b, &t.v4, func(b []byte, k uint32) []byte {
-		return binary.BigEndian.AppendUint32(b, k)
-	})
-	b = appendGroups(b, &t.v6, func(b []byte, k u128) []byte {
+	put4 := func(b []byte, k uint32) []byte { return binary.BigEndian.AppendUint32(b, k) }
+	put6 := func(b []byte, k u128) []byte {
 		b = binary.BigEndian.AppendUint64(b, k.hi)
 		return binary.BigEndian.AppendUint64(b, k.lo)
-	})
+	}
+	b = appendGroups(b, &t.v4, put4)
+	b = appendGroups(b, &t.v6, put6)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(t.shadow4)))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(t.shadow6)))
+	s4, s6 := buildIndex(t.shadow4, key4), buildIndex(t.shadow6, key6)
+	b = appendGroups(b, &s4, put4)
+	b = appendGroups(b, &s6, put6)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 }
 
@@ -110,7 +127,8 @@ func UnmarshalTable(b []byte) (*Table, error) {
 	if string(body[:4]) != snapMagic {
 		return nil, errors.New("sfw: snapshot: not a SpamFireWall snapshot")
 	}
-	if body[4] != snapVersion {
+	version := body[4]
+	if version != 1 && version != snapVersion {
 		return nil, fmt.Errorf("sfw: snapshot: unsupported version %d", body[4])
 	}
 	if body[5] != 0 {
@@ -127,10 +145,25 @@ func UnmarshalTable(b []byte) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfw: snapshot: IPv6: %w", err)
 	}
+	var s4, s6 []entry
+	if version >= 2 {
+		counts, err := d.take(8)
+		if err != nil {
+			return nil, errors.New("sfw: snapshot: shadowed rows: truncated")
+		}
+		if s4, err = d.shadowed(binary.BigEndian.Uint32(counts), true, v4); err != nil {
+			return nil, fmt.Errorf("sfw: snapshot: shadowed IPv4 rows: %w", err)
+		}
+		if s6, err = d.shadowed(binary.BigEndian.Uint32(counts[4:]), false, v6); err != nil {
+			return nil, fmt.Errorf("sfw: snapshot: shadowed IPv6 rows: %w", err)
+		}
+	}
 	if len(d.buf) != 0 {
 		return nil, fmt.Errorf("sfw: snapshot: %d trailing bytes", len(d.buf))
 	}
-	return build(v4, v6), nil
+	t := build(v4, v6)
+	t.shadow4, t.shadow6 = s4, s6
+	return t, nil
 }
 
 // decoder reads the groups of a snapshot body.
@@ -145,8 +178,45 @@ func (d *decoder) take(n int) ([]byte, error) {
 	return p, nil
 }
 
-// family decodes one family's groups into sorted entries.
+// family decodes the groups of one family's distinct networks into sorted
+// entries.
 func (d *decoder) family(want uint32, is4 bool) ([]entry, error) {
+	es, err := d.groups(want, is4)
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(es); i++ {
+		if es[i].key == es[i-1].key && es[i].bits == es[i-1].bits {
+			return nil, errors.New("network listed twice")
+		}
+	}
+	return es, nil
+}
+
+// shadowed decodes the groups of one family's shadowed rows into sorted
+// entries. Each must name a network of nets, sorted and distinct, and rank
+// below its deciding row.
+func (d *decoder) shadowed(want uint32, is4 bool, nets []entry) ([]entry, error) {
+	es, err := d.groups(want, is4)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		i, found := slices.BinarySearchFunc(nets, e, func(n, e entry) int {
+			if c := n.key.cmp(e.key); c != 0 {
+				return c
+			}
+			return cmp.Compare(n.bits, e.bits)
+		})
+		if !found || nets[i].cat <= e.cat {
+			return nil, errors.New("a row that does not rank below a listed network")
+		}
+	}
+	return es, nil
+}
+
+// groups decodes a run of groups holding want networks into sorted entries.
+func (d *decoder) groups(want uint32, is4 bool) ([]entry, error) {
 	width := 16
 	if is4 {
 		width = 4
@@ -200,11 +270,6 @@ func (d *decoder) family(want uint32, is4 bool) ([]entry, error) {
 		return nil, fmt.Errorf("%d networks, %d announced", len(es), want)
 	}
 	slices.SortFunc(es, cmpEntry)
-	for i := 1; i < len(es); i++ {
-		if es[i].key == es[i-1].key && es[i].bits == es[i-1].bits {
-			return nil, errors.New("network listed twice")
-		}
-	}
 	return es, nil
 }
 

@@ -17,7 +17,12 @@ type Table struct {
 	blocked6 bart.Lite // the blocked IPv6 networks, for Blocked
 	v4       index[uint32]
 	v6       index[u128]
-	stats    Stats
+	// shadow4 and shadow6 are the rows that lost to a higher-ranking row of
+	// the very same network, sorted. They never decide a verdict, but they
+	// keep each list's rows, so that removing the winner later brings them
+	// back (a deleted personal record uncovers the common one).
+	shadow4, shadow6 []entry
+	stats            Stats
 }
 
 // Match explains the verdict for one address.
@@ -37,7 +42,8 @@ type Match struct {
 
 // Build makes a table from rows. Rows with an invalid prefix or an unknown
 // source are dropped (counted in Stats.Dropped); rows naming the same network
-// are merged by the verdict rules. The rows slice is not kept.
+// are merged by the verdict rules, and the lower-ranking of them kept aside
+// for Rows. The rows slice is not kept.
 func Build(rows []Row) *Table {
 	n4 := 0
 	for _, r := range rows {
@@ -62,9 +68,10 @@ func Build(rows []Row) *Table {
 			v6 = append(v6, e)
 		}
 	}
-	v4, m4 := sortMerge(v4)
-	v6, m6 := sortMerge(v6)
+	v4, s4, m4 := sortMerge(v4)
+	v6, s6, m6 := sortMerge(v6)
 	t := build(v4, v6)
+	t.shadow4, t.shadow6 = s4, s6
 	t.stats.Dropped = dropped
 	t.stats.Merged = m4 + m6
 	return t
@@ -156,36 +163,43 @@ func (t *Table) Stats() Stats {
 	return t.stats
 }
 
-// Rows returns the table's distinct networks, IPv4 first, each family sorted
-// by address and then by prefix length. A network listed more than once in
-// the input appears once, with the row that ranks highest.
+// Rows returns the table's rows: each network once for every list and
+// status it is listed with, IPv4 first, each family sorted by address, then
+// by prefix length, then by rank. Building a table from them gives the same
+// table again.
 func (t *Table) Rows() []Row {
 	if t == nil {
 		return nil
 	}
-	out := make([]Row, 0, t.stats.Total)
-	out = appendRows(out, &t.v4, unkey4, true)
-	out = appendRows(out, &t.v6, key6, false)
+	out := make([]Row, 0, t.stats.Total+len(t.shadow4)+len(t.shadow6))
+	out = appendRows(out, &t.v4, t.shadow4, unkey4, true)
+	out = appendRows(out, &t.v6, t.shadow6, key6, false)
 	return out
 }
 
-func appendRows[K any](out []Row, x *index[K], unkey func(K) u128, is4 bool) []Row {
+func appendRows[K any](out []Row, x *index[K], shadow []entry, unkey func(K) u128, is4 bool) []Row {
 	start := len(out)
+	row := func(key u128, bits uint8, c category) Row {
+		return Row{Prefix: netip.PrefixFrom(addrOf(key, is4), int(bits)), Whitelist: c.white(), Source: c.source()}
+	}
 	for _, lv := range x.levels {
 		for i, n := range lv.nets {
-			c := lv.cats[i]
-			out = append(out, Row{
-				Prefix:    netip.PrefixFrom(addrOf(unkey(n), is4), int(lv.bits)),
-				Whitelist: c.white(),
-				Source:    c.source(),
-			})
+			out = append(out, row(unkey(n), lv.bits, lv.cats[i]))
 		}
+	}
+	for _, e := range shadow {
+		out = append(out, row(e.key, e.bits, e.cat))
 	}
 	slices.SortFunc(out[start:], func(a, b Row) int {
 		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits())
+		if c := cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()); c != 0 {
+			return c
+		}
+		ca, _ := categoryOf(a.Whitelist, a.Source)
+		cb, _ := categoryOf(b.Whitelist, b.Source)
+		return cmp.Compare(ca, cb)
 	})
 	return out
 }

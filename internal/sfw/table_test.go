@@ -190,16 +190,26 @@ func TestBuildDropsAndMerges(t *testing.T) {
 		{Prefix: netip.Prefix{}}, // invalid prefix
 		{Prefix: mustPrefix("192.0.2.9/32"), Source: Source(7)}, // unknown source
 		pb("::ffff:192.0.2.0/120"),                              // same network as the first, once unmapped
+		cb("192.0.2.0/24"),                                      // an exact repeat
 		xd("2001:db8::/32"),
 	}
 	tbl := Build(rows)
 	s := tbl.Stats()
-	if s.Dropped != 2 || s.Merged != 2 || s.Total != 2 || tbl.Len() != 2 {
+	if s.Dropped != 2 || s.Merged != 3 || s.Total != 2 || tbl.Len() != 2 {
 		t.Fatalf("Stats = %+v, Len = %d", s, tbl.Len())
 	}
-	want := []Row{cw("192.0.2.0/24"), xd("2001:db8::/32")}
+	if m := tbl.Explain(mustAddr("192.0.2.9")); m.Blocked || m.Source != SourceCommon || !m.Whitelist {
+		t.Errorf("the common whitelist row does not decide: %+v", m)
+	}
+	// Each list keeps its row of the network, once, in rank order.
+	want := []Row{cb("192.0.2.0/24"), pb("192.0.2.0/24"), cw("192.0.2.0/24"), xd("2001:db8::/32")}
 	if got := tbl.Rows(); !slices.Equal(got, want) {
 		t.Errorf("Rows = %v, want %v", got, want)
+	}
+	// Taking the winning row away gives the next one the network back.
+	rest := slices.DeleteFunc(tbl.Rows(), func(r Row) bool { return r == cw("192.0.2.0/24") })
+	if m := Build(rest).Explain(mustAddr("192.0.2.9")); !m.Blocked || m.Source != SourcePersonal {
+		t.Errorf("after removing the whitelist row: %+v", m)
 	}
 	if tbl.Blocked(mustAddr("192.0.2.9")) {
 		t.Error("row with unknown source was used")
