@@ -292,6 +292,15 @@ func TestBrowserSignalsReachTheCloud(t *testing.T) {
 		t.Errorf("the token leaked into the message: %q", c.Message)
 	}
 
+	// A token of the wrong shape is dropped; the submission is still checked.
+	before := len(e.cloud.Checks())
+	e.post("/contact", formCT, []byte("email=a%40example.org&message=hi&ct_bot_detector_event_token="+token[:63]+"!"), "Cookie", cookies)
+	if got := e.cloud.Checks(); len(got) != before+1 {
+		t.Error("a malformed token kept the submission from being checked")
+	} else if c := got[len(got)-1]; c.EventToken != "" || c.JSOn == nil || *c.JSOn != 1 {
+		t.Errorf("malformed token: sent %q, js_on %v", c.EventToken, deref(c.JSOn))
+	}
+
 	// The proof alone (no token) gives js_on 1 too.
 	e.post("/contact", formCT, []byte("email=a%40example.org&message=hi"), "Cookie", cookies)
 	if c := e.lastCheck(); c.JSOn == nil || *c.JSOn != 1 || c.EventToken != "" {

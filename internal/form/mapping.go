@@ -2,6 +2,8 @@ package form
 
 import (
 	"strings"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
 )
 
 // Mapping says which submitted fields feed CleanTalk's sender_email,
@@ -102,31 +104,16 @@ func (m Mapping) excluded(name string) bool {
 	return false
 }
 
-// eventToken returns the first well-formed bot-detector token.
+// eventToken returns the first well-formed bot-detector token. The shape is
+// the wire client's own rule, so that a token taken here is never one the
+// client refuses to send (which would fail the whole check).
 func (m Mapping) eventToken(f Fields) string {
 	for _, fl := range f {
-		if lastSegment(fl.Name) == EventTokenField && !m.excluded(fl.Name) && ValidEventToken(fl.Value) {
+		if lastSegment(fl.Name) == EventTokenField && !m.excluded(fl.Name) && ctapi.ValidEventToken(fl.Value) {
 			return fl.Value
 		}
 	}
 	return ""
-}
-
-// ValidEventToken reports whether v has the shape of a bot-detector event
-// token: exactly 64 visible ASCII characters. The official PHP client checks
-// only the length (cleantalk-api.md §2.2) and the documented tokens are 64
-// hex characters (§2.1); refusing control and non-ASCII bytes as well is
-// this package's own, slightly stricter, rule.
-func ValidEventToken(v string) bool {
-	if len(v) != 64 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] <= ' ' || v[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // applier holds the state of one Apply call.

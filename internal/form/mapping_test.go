@@ -148,6 +148,7 @@ func TestApplyEventToken(t *testing.T) {
 		{"65 chars", Mapping{}, fl(EventTokenField, token64+"a"), ""},
 		{"64 chars with a space", Mapping{}, fl(EventTokenField, " "+token64[1:]), ""},
 		{"64 bytes not ASCII", Mapping{}, fl(EventTokenField, strings.Repeat("é", 32)), ""},
+		{"64 chars with punctuation", Mapping{}, fl(EventTokenField, token64[:63]+"!"), ""},
 		{"other field name", Mapping{}, fl("ct_bot_detector_event_token_x", token64), ""},
 		{"excluded", Mapping{Exclude: []string{EventTokenField}}, fl(EventTokenField, token64), ""},
 	}
