@@ -34,6 +34,7 @@ const (
 	failTooLarge    = "body_too_large"
 	failUnsupported = "unsupported_body"
 	failBadBody     = "malformed_body"
+	failIncomplete  = "incomplete_body"
 	failReadBody    = "body_read_error"
 	failTimeout     = "timeout"
 	failCloud       = "cloud_error"
@@ -78,6 +79,14 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	if ipVerdict != nil && !ipVerdict.allow {
 		return ipVerdict, release, nil
 	}
+	// A submission that cannot be checked follows on_error, unless allow_ip
+	// lets its sender through anyway.
+	cannotCheck := func(why string, err error) *verdict {
+		if ipVerdict != nil {
+			return ipVerdict
+		}
+		return failVerdict(why, err)
+	}
 	captured, err := form.Capture(r, int64(h.MaxBody))
 	if captured != nil {
 		release = captured.Release
@@ -86,23 +95,27 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, release, caddyhttp.Error(http.StatusRequestEntityTooLarge, err)
 		}
-		return failVerdict(failReadBody, err), release, nil
+		return cannotCheck(failReadBody, err), release, nil
 	}
 	if !captured.Complete() {
-		return failVerdict(failTooLarge, nil), release, nil
+		return cannotCheck(failTooLarge, nil), release, nil
 	}
 
 	contentType := r.Header.Get("Content-Type")
 	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
 	switch {
 	case errors.Is(err, form.ErrUnsupported):
-		return failVerdict(failUnsupported, err), release, nil
+		return cannotCheck(failUnsupported, err), release, nil
 	case err != nil && len(fields) == 0:
-		return failVerdict(failBadBody, err), release, nil
+		return cannotCheck(failBadBody, err), release, nil
+	case err != nil && h.OnError == onErrorBlock:
+		// Part of the body (fields past the thousandth, JSON nested too
+		// deeply) could not be read, so it cannot be vouched for.
+		return cannotCheck(failIncomplete, err), release, nil
 	case err != nil:
-		// A stray bad escape or one field too many must not buy a way
-		// around the check: what could be read is checked.
-		h.logger.Debug("checking the readable part of a malformed body", zap.Error(err))
+		// Padding must not buy a way around the check: what could be read
+		// is checked.
+		h.logger.Debug("checking the readable part of a body", zap.Error(err))
 	}
 	mapped := f.mapping.Apply(fields)
 	sig := h.browserSignals(r, ip, mapped)

@@ -206,6 +206,13 @@ func TestOversizedBodyIsPassedPerOnError(t *testing.T) {
 	if status != http.StatusForbidden || got != nil {
 		t.Errorf("on_error block: status %d, upstream reached %v", status, got != nil)
 	}
+
+	// allow_ip lets its senders through even what cannot be checked.
+	s := formsSetup("max_body 1KiB\n on_error block")
+	s.global = "allow_ip 127.0.0.1"
+	e.load(s)
+	status, resp, got = e.post("/contact", formCT, big)
+	mustReach(t, status, resp, got, big)
 }
 
 // chunked sends body with no Content-Length (chunked transfer encoding).
@@ -579,13 +586,41 @@ func TestMalformedBodiesAreStillChecked(t *testing.T) {
 	s := formsSetup("")
 	s.global = "deny_ip 127.0.0.2"
 	e := newEnv(t, s)
+	// The flaw may sit in the very field that carries the spam: PHP, Python
+	// and Node still read that field, so the check must too.
 	for _, body := range []string{
 		"email=a%40example.org&message=buy+stop_word&x=%zz",
 		"email=a%40example.org&message=buy+stop_word&a;b=1",
+		"email=a%40example.org&message=buy+stop_word;now",
+		"email=a%40example.org&message=buy+stop_word+at+100%",
+		"email=a%40example.org&message=%zzbuy+stop_word",
+		"email=a%40example.org&message=" + strings.Repeat("+", 70000) + "buy+stop_word",
 	} {
 		if status, _, _ := e.post("/contact", formCT, []byte(body)); status != http.StatusForbidden {
-			t.Errorf("%q: status %d, want the spam refused", body, status)
+			t.Errorf("%.80q: status %d, want the spam refused", body, status)
 		}
+	}
+	deep := `{"pad":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `,"email":"a@example.org","message":"buy stop_word"}`
+	if status, _, _ := e.post("/contact", "application/json", []byte(deep)); status != http.StatusForbidden {
+		t.Errorf("spam after a deeply nested value: status %d", status)
+	}
+
+	// Past the thousandth field nothing is read. With on_error allow the
+	// readable part is checked; with on_error block the body is refused.
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "f%d=x&", i)
+	}
+	padded := []byte(b.String() + "email=a%40example.org&message=buy+stop_word")
+	status, resp, got := e.post("/contact", formCT, padded)
+	mustReach(t, status, resp, got, padded)
+	s.site = fmt.Sprintf(formsSite, "on_error block")
+	e.load(s)
+	if status, _, _ := e.post("/contact", formCT, padded); status != http.StatusForbidden {
+		t.Errorf("a padded body under on_error block: status %d", status)
+	}
+	if status, _, _ := e.post("/contact", formCT, []byte("email=a%40example.org&message=hello&a;b=%zz")); status != http.StatusOK {
+		t.Errorf("a ham body with stray bytes under on_error block: status %d", status)
 	}
 	// A blocked address is refused whatever its body, even one too large
 	// to be checked.

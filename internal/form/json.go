@@ -1,6 +1,7 @@
 package form
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -67,13 +68,7 @@ func scanString(s string, i int) (int, bool, error) {
 }
 
 func isHex4(h string) bool {
-	for i := 0; i < 4; i++ {
-		c := h[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	return ishex(h[0]) && ishex(h[1]) && ishex(h[2]) && ishex(h[3])
 }
 
 // scanNumber checks the number starting at s[i] and returns the offset after it.
@@ -257,11 +252,18 @@ func decodeU(s string) (rune, int) {
 
 // jsonFlattener turns a JSON document into fields named by dotted paths.
 type jsonFlattener struct {
-	s      string
-	lim    Limits
-	path   []byte
-	fields Fields
+	s         string
+	lim       Limits
+	path      []byte
+	fields    Fields
+	nameBytes int  // total length of the names in fields
+	tooDeep   bool // a value nested deeper than lim.MaxDepth was skipped
 }
+
+// nameBudget bounds the total length of the field names of one document.
+// Names are paths, so a long key above many values would otherwise be
+// copied once per value: a 1 MiB body could cost gigabytes.
+func nameBudget(bodyLen int) int { return 4*bodyLen + 4096 }
 
 // parseJSON flattens a JSON body. Objects give "a.b" names, array elements
 // "a.0"; a scalar at the top has the name "". Numbers and booleans are their
@@ -274,7 +276,7 @@ func parseJSON(body []byte, lim Limits) (Fields, error) {
 	}
 	end, err := f.value(i, 0)
 	if err != nil {
-		if errors.Is(err, ErrTooDeep) || errors.Is(err, ErrTooManyFields) {
+		if errors.Is(err, ErrTooManyFields) {
 			return f.fields, err
 		}
 		return nil, err
@@ -282,7 +284,37 @@ func parseJSON(body []byte, lim Limits) (Fields, error) {
 	if j := skipWS(f.s, end); j != len(f.s) {
 		return nil, jsonErr(j)
 	}
+	if f.tooDeep {
+		return f.fields, ErrTooDeep
+	}
 	return f.fields, nil
+}
+
+// skipDeep steps over the object or array at s[i], which is nested too
+// deeply to flatten, without recursion: it matches brackets (skipping
+// strings), then checks the syntax of what it stepped over.
+func skipDeep(s string, i int) (int, error) {
+	depth := 0
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '"':
+			end, _, err := scanString(s, j)
+			if err != nil {
+				return 0, err
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				if !json.Valid([]byte(s[i : j+1])) {
+					return 0, jsonErr(i)
+				}
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, jsonErr(len(s))
 }
 
 func (f *jsonFlattener) value(i, depth int) (int, error) {
@@ -292,7 +324,9 @@ func (f *jsonFlattener) value(i, depth int) (int, error) {
 	switch c := f.s[i]; {
 	case c == '{' || c == '[':
 		if depth+1 > f.lim.MaxDepth {
-			return 0, ErrTooDeep
+			// Its contents are not checked, but what follows it is.
+			f.tooDeep = true
+			return skipDeep(f.s, i)
 		}
 		index := 0
 		return scanContainer(f.s, i, func(_, j int, key string) (int, error) {
@@ -334,7 +368,8 @@ func (f *jsonFlattener) value(i, depth int) (int, error) {
 }
 
 func (f *jsonFlattener) add(v string) error {
-	if len(f.fields) == f.lim.MaxFields {
+	f.nameBytes += len(f.path)
+	if len(f.fields) == f.lim.MaxFields || f.nameBytes > nameBudget(len(f.s)) {
 		return ErrTooManyFields
 	}
 	f.fields = append(f.fields, Field{Name: string(f.path), Value: capValue(v, f.lim.MaxValueBytes)})

@@ -34,19 +34,22 @@ func (f Fields) Get(name string) (string, bool) {
 type Limits struct {
 	// MaxFields is the largest number of fields returned (default 1000).
 	MaxFields int
-	// MaxValueBytes is the largest value length in bytes (default 64 KiB);
+	// MaxValueBytes is the largest value length in bytes (default: no
+	// limit; a value is part of a body the caller has already bounded);
 	// longer values are cut at a UTF-8 boundary at or below the limit.
 	MaxValueBytes int
-	// MaxDepth is the deepest JSON nesting of objects and arrays accepted
-	// (default 32).
+	// MaxDepth is the deepest JSON nesting of objects and arrays flattened
+	// (default 512, PHP's json_decode limit). A deeper value is skipped and
+	// reported with [ErrTooDeep]; the fields around it are still returned.
 	MaxDepth int
 }
 
-// Default limits used for zero fields of [Limits].
+// Default limits used for zero fields of [Limits]. A thousand fields is
+// where PHP (max_input_vars), Django and Express stop reading a form.
 const (
 	DefaultMaxFields     = 1000
-	DefaultMaxValueBytes = 64 << 10
-	DefaultMaxDepth      = 32
+	DefaultMaxValueBytes = 1 << 30
+	DefaultMaxDepth      = 512
 )
 
 func (l Limits) withDefaults() Limits {
@@ -66,11 +69,12 @@ var (
 	// ErrUnsupported reports a content type this package does not parse. The
 	// caller passes such requests on unchecked.
 	ErrUnsupported = errors.New("form: unsupported content type")
-	// ErrTooManyFields reports a body with more fields than Limits.MaxFields.
-	// Parse returns the first MaxFields fields together with it.
+	// ErrTooManyFields reports a body with more fields than Limits.MaxFields,
+	// or JSON whose paths add up to far more than the body itself. Parse
+	// returns the fields read until then together with it.
 	ErrTooManyFields = errors.New("form: too many fields")
 	// ErrTooDeep reports JSON nested deeper than Limits.MaxDepth. Parse
-	// returns the fields found before the limit together with it.
+	// returns every field outside the too deep values together with it.
 	ErrTooDeep = errors.New("form: JSON nested too deeply")
 )
 
@@ -111,9 +115,9 @@ func mediaKind(contentType string) (kind, string, error) {
 //
 // Values are returned as sent (after the encoding's own unescaping); the
 // caller deals with UTF-8 validity. A body of an unparsed type gives
-// [ErrUnsupported]. On [ErrTooManyFields], [ErrTooDeep] and on a bad
-// urlencoded escape the fields parsed so far are returned with the error, so
-// the caller may still use them; every other error returns no fields.
+// [ErrUnsupported]. With [ErrTooManyFields] and [ErrTooDeep] the fields that
+// could be read are returned too, so the caller may still use them; every
+// other error returns no fields.
 func Parse(contentType string, body []byte, lim Limits) (Fields, error) {
 	k, boundary, err := mediaKind(contentType)
 	if err != nil {

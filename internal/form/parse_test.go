@@ -39,9 +39,14 @@ func TestParseURLEncoded(t *testing.T) {
 		{"empty pairs skipped", "&&a=1&&", fl("a", "1"), false},
 		{"brackets kept", "data%5Bemail%5D=a%40b.c&tags[]=1", fl("data[email]", "a@b.c", "tags[]", "1"), false},
 		{"case preserved", "Email=X", fl("Email", "X"), false},
-		{"bad escape keeps good pairs", "a=1&b=%zz&c=3", fl("a", "1", "c", "3"), true},
-		{"bad escape in name", "%g=1&c=3", fl("c", "3"), true},
-		{"semicolon", "a=1;b=2&c=3", fl("c", "3"), true},
+		// Bad escapes and semicolons are kept as text, as PHP, Python and
+		// Node keep them: the application reads them, so the check must too.
+		{"bad escape kept", "a=1&b=%zz&c=3", fl("a", "1", "b", "%zz", "c", "3"), false},
+		{"bad escape in name", "%g=1&c=3", fl("%g", "1", "c", "3"), false},
+		{"escape cut short", "m=100%&n=%4", fl("m", "100%", "n", "%4"), false},
+		{"good escape after a bad one", "m=%%41%2x", fl("m", "%A%2x"), false},
+		{"semicolon", "a=1;b=2&c=3", fl("a", "1;b=2", "c", "3"), false},
+		{"semicolon in a message", "message=cheap+casino;now", fl("message", "cheap casino;now"), false},
 		{"invalid UTF-8 passed through", "m=%ff%fe", fl("m", "\xff\xfe"), false},
 	}
 	for _, tt := range tests {
@@ -151,13 +156,37 @@ func TestParseLimits(t *testing.T) {
 		t.Fatalf("multipart: %d fields, err %v", len(got), err)
 	}
 
-	deep := `{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `,"b":"x"}`
-	if _, err := Parse(ctJSON, []byte(deep), Limits{}); !errors.Is(err, ErrTooDeep) {
-		t.Fatalf("40 levels with default depth: %v", err)
+	deep := `{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `,"b":"x"}`
+	if got, err := Parse(ctJSON, []byte(deep), Limits{}); !errors.Is(err, ErrTooDeep) || !sameFields(got, fl("b", "x")) {
+		t.Fatalf("600 levels with default depth: %q, %v", got, err)
 	}
-	got, err = Parse(ctJSON, []byte(`{"x":"1","a":[[["deep"]]]}`), Limits{MaxDepth: 3})
-	if !errors.Is(err, ErrTooDeep) || !sameFields(got, fl("x", "1")) {
+	if got, err := Parse(ctJSON, []byte(`{"a":`+strings.Repeat("[", 500)+strings.Repeat("]", 500)+`}`), Limits{}); err != nil || len(got) != 0 {
+		t.Fatalf("500 levels with default depth: %q, %v", got, err)
+	}
+	// What is too deep is skipped; what follows it is still read.
+	got, err = Parse(ctJSON, []byte(`{"x":"1","a":[[["deep",{"b":"}]"}]]],"message":"after"}`), Limits{MaxDepth: 3})
+	if !errors.Is(err, ErrTooDeep) || !sameFields(got, fl("x", "1", "message", "after")) {
 		t.Fatalf("depth 4 with MaxDepth 3: %q, %v", got, err)
+	}
+	for _, bad := range []string{`{"a":[[[1,]]],"m":"x"}`, `{"a":[[[1}]],"m":"x"}`, `{"a":[[["x`} {
+		if got, err := Parse(ctJSON, []byte(bad), Limits{MaxDepth: 2}); err == nil || errors.Is(err, ErrTooDeep) || got != nil {
+			t.Errorf("%s: a syntax error in a skipped value gave %q, %v", bad, got, err)
+		}
+	}
+
+	// A long key above many values would be copied into every name.
+	var b strings.Builder
+	b.WriteString(`{"` + strings.Repeat("k", 100<<10) + `":[`)
+	for i := range 900 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`1`)
+	}
+	b.WriteString(`],"message":"hi"}`)
+	got, err = Parse(ctJSON, []byte(b.String()), Limits{})
+	if !errors.Is(err, ErrTooManyFields) || len(got) > 10 {
+		t.Fatalf("long key over many values: %d fields, %v", len(got), err)
 	}
 	if got, err = Parse(ctJSON, []byte(`{"a":[["ok"]]}`), Limits{MaxDepth: 3}); err != nil || len(got) != 1 {
 		t.Fatalf("depth 3 with MaxDepth 3: %q, %v", got, err)

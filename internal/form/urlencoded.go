@@ -2,16 +2,15 @@ package form
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"net/url"
 	"strings"
 )
 
-// parseURLEncoded parses an application/x-www-form-urlencoded body with the
-// rules of url.ParseQuery (pairs split on '&', a ';' in a pair is an error,
-// '+' is a space, %XX escapes) but keeps the body order. Like ParseQuery it
-// goes on after a bad pair and returns the first error with the good pairs.
+// parseURLEncoded parses an application/x-www-form-urlencoded body the way
+// PHP, Python and Node read it, keeping the body order: pairs are split on
+// '&' only, '+' is a space, a valid %XX escape is its byte and anything else
+// (a stray '%', a ';') stays as it is. No pair is ever dropped, so that text
+// the application reads cannot hide from the check behind a bad escape. (Go's
+// url.ParseQuery drops such pairs; it agrees on every pair it keeps.)
 func parseURLEncoded(body []byte, lim Limits) (Fields, error) {
 	if len(body) == 0 {
 		return nil, nil
@@ -20,49 +19,61 @@ func parseURLEncoded(body []byte, lim Limits) (Fields, error) {
 	// substrings of it, so most fields cost no allocation of their own.
 	s := string(body)
 	fields := make(Fields, 0, min(strings.Count(s, "&")+1, lim.MaxFields))
-	var firstErr error
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
 		if pair == "" {
 			continue
 		}
-		name, value, err := decodePair(pair)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
 		if len(fields) == lim.MaxFields {
 			return fields, ErrTooManyFields
 		}
-		fields = append(fields, Field{Name: name, Value: capValue(value, lim.MaxValueBytes)})
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		fields = append(fields, Field{Name: unescapeLenient(rawName), Value: capValue(unescapeLenient(rawValue), lim.MaxValueBytes)})
 	}
-	return fields, firstErr
+	return fields, nil
 }
 
-// decodePair splits "name=value" and unescapes both halves.
-func decodePair(pair string) (name, value string, err error) {
-	if strings.Contains(pair, ";") {
-		return "", "", errors.New("form: invalid semicolon separator in urlencoded body")
+// unescapeLenient decodes one half of a pair: '+' is a space, %XX with two
+// hex digits is that byte, and every other byte is kept.
+func unescapeLenient(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
 	}
-	rawName, rawValue, _ := strings.Cut(pair, "=")
-	if name, err = url.QueryUnescape(rawName); err != nil {
-		return "", "", fmt.Errorf("form: urlencoded name: %w", err)
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
 	}
-	if value, err = url.QueryUnescape(rawValue); err != nil {
-		return "", "", fmt.Errorf("form: urlencoded value of %q: %w", name, err)
+	return b.String()
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
 	}
-	return name, value, nil
+	return c - 'a' + 10
 }
 
 // stripURLEncoded removes the pairs whose decoded name drop accepts. Every
 // other byte stays as sent: the kept pairs (empty ones included) are joined
 // again by the single '&' that separated them.
-//
-// A pair whose name does not decode is kept: no decoded name can match it,
-// and the application will see it just as it did before.
+// Names are decoded as parseURLEncoded decodes them.
 func stripURLEncoded(body []byte, drop func(string) bool) ([]byte, bool) {
 	var out []byte
 	changed := false
@@ -110,9 +121,5 @@ func dropPair(seg []byte, drop func(string) bool) bool {
 		return false
 	}
 	rawName, _, _ := bytes.Cut(seg, []byte{'='})
-	name, err := url.QueryUnescape(string(rawName))
-	if err != nil {
-		return false
-	}
-	return drop(name)
+	return drop(unescapeLenient(string(rawName)))
 }
