@@ -7,8 +7,8 @@ import (
 )
 
 // stdMultipartFields reads a multipart body with the standard library and
-// applies this package's field policy (named form-data parts without a
-// filename), without any limits. It is the reference for parseMultipart.
+// keeps the parts its ReadForm keeps as values (a form name and no file
+// name), without any limits. It is the reference for parseMultipart.
 func stdMultipartFields(body []byte, boundary string) (Fields, error) {
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
 	f := Fields{}
@@ -21,8 +21,8 @@ func stdMultipartFields(body []byte, boundary string) (Fields, error) {
 			return nil, err
 		}
 		// Skipped parts are not decoded, just as Parse never reads them.
-		name, file := partName(p.Header)
-		if name == "" || file {
+		name := p.FormName()
+		if name == "" || p.FileName() != "" {
 			continue
 		}
 		v, err := io.ReadAll(p)

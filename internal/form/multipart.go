@@ -226,16 +226,17 @@ func validBoundary(b string) bool {
 }
 
 // partName returns the form field name of a part and whether it is a file
-// part (its Content-Disposition has a filename parameter, even an empty one,
-// as browsers send for an empty file input). A part that is not
-// "form-data" or has no name has the name "".
+// part: its Content-Disposition names a file. An empty filename (what
+// browsers send for an empty file input) does not make a file: Go's
+// ReadForm hands such a part to the application as a text value, so it is
+// read, and checked, as one. A part that is not "form-data" or has no name
+// has the name "".
 func partName(h textproto.MIMEHeader) (name string, file bool) {
 	disp, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
 	if err != nil || disp != "form-data" {
 		return "", false
 	}
-	_, file = params["filename"]
-	return params["name"], file
+	return params["name"], params["filename"] != ""
 }
 
 // parseMultipart returns the named text parts of a multipart/form-data body.
