@@ -228,6 +228,28 @@ func TestFirewallPrivateLists(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", ip, status, want)
 		}
 	}
+	// deny_ip has no challenge: no script, and a good pass cookie for the
+	// address does not let it through.
+	status, page, _ := e.visit("192.0.2.1", "/page")
+	if status != http.StatusForbidden || !strings.Contains(page, "Access denied") || strings.Contains(page, "<script") {
+		t.Errorf("deny_ip page: status %d\n%s", status, page)
+	}
+	app, err := runningApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := passCookie + "=" + app.stamp("sfw-pass", now().Add(passLifetime-time.Hour), netip.MustParseAddr("192.0.2.1"))
+	if status, _, _ := e.visit("192.0.2.1", "/page", "Cookie", pass); status != http.StatusForbidden {
+		t.Errorf("a pass cookie got a deny_ip address through: status %d", status)
+	}
+	if status, _, _ := e.visit("198.51.100.5", "/page", "Cookie", passCookie+"="+app.stamp("sfw-pass", now().Add(passLifetime-time.Hour), netip.MustParseAddr("198.51.100.5"))); status != http.StatusOK {
+		t.Errorf("the same cookie for a CleanTalk listing: status %d", status)
+	}
+	resp := e.request(http.MethodGet, "/api", "", nil, "X-Forwarded-For", "192.0.2.1", "Accept", "application/json")
+	if status, body, _ := readResponse(t, resp); status != http.StatusForbidden || strings.Contains(string(body), "CleanTalk") {
+		t.Errorf("deny_ip, not a page load: %d %s", status, body)
+	}
+
 	// Taking the network off allow_ip brings CleanTalk's entry for it back
 	// at once, without a download.
 	calls := e.cloud.BlacklistCalls()

@@ -20,7 +20,8 @@ import (
 // The SpamFireWall is a JavaScript challenge, not a wall: a blacklisted
 // browser gets a page whose script sets a signed pass cookie and reloads,
 // so people on a listed address get through after a few seconds while bots
-// that run no JavaScript stay out.
+// that run no JavaScript stay out. The operator's own deny_ip is a wall: it
+// has no challenge and no pass.
 const (
 	passCookie   = "ct_sfw_pass"
 	passLifetime = 30 * 24 * time.Hour
@@ -41,7 +42,8 @@ func (h *Handler) firewall(w http.ResponseWriter, r *http.Request, ip netip.Addr
 		return false, nil
 	}
 	m := t.Explain(ip)
-	if h.app.validPass(r, ip) {
+	denied := m.Source == sfw.SourcePrivate
+	if !denied && h.app.validPass(r, ip) {
 		firewallRequests.WithLabelValues("passed").Inc()
 		h.app.recordHit(ip, m, r, false)
 		return false, nil
@@ -60,6 +62,9 @@ func (h *Handler) firewall(w http.ResponseWriter, r *http.Request, ip netip.Addr
 	if h.DryRun {
 		return false, nil
 	}
+	if denied {
+		return true, h.writeDeniedPage(w, r, ip)
+	}
 	return true, h.writeFirewallPage(w, r, ip, nil)
 }
 
@@ -71,6 +76,7 @@ func isPageLoad(r *http.Request) bool {
 
 // firewallPageData fills the block page.
 type firewallPageData struct {
+	Denied   bool // the address is on deny_ip: no challenge
 	IP       string
 	Network  string
 	Nonce    string
@@ -94,17 +100,48 @@ var firewallPageSource string
 
 var firewallPage = template.Must(template.New("firewall").Parse(firewallPageSource))
 
-func (h *Handler) writeFirewallPage(w http.ResponseWriter, r *http.Request, ip netip.Addr, test *testResult) error {
+// writeDeniedPage refuses an address on the operator's deny_ip list.
+func (h *Handler) writeDeniedPage(w http.ResponseWriter, r *http.Request, ip netip.Addr) error {
+	if !isPageLoad(r) {
+		return writePlain403(w, "403 Forbidden: this site does not accept requests from your address.\n")
+	}
+	nonce := newNonce()
+	setOwnPageHeaders(w.Header(), nonce)
+	w.WriteHeader(http.StatusForbidden)
+	return firewallPage.Execute(w, firewallPageData{IP: ip.String(), Nonce: nonce, Denied: true})
+}
+
+// writePlain403 answers a request that is not a page load.
+func writePlain403(w http.ResponseWriter, msg string) error {
 	hdr := w.Header()
+	clearPageHeaders(hdr)
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	_, err := w.Write([]byte(msg))
+	return err
+}
+
+// clearPageHeaders drops what the application may have set for the page
+// that is not being served.
+func clearPageHeaders(hdr http.Header) {
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Del("Content-Length")
 	hdr.Del("Etag")
 	hdr.Del("Last-Modified")
+}
+
+// setOwnPageHeaders marks a page of ours. Its policy allows nothing but its
+// own inline style and script, whatever the site's policy says.
+func setOwnPageHeaders(hdr http.Header, nonce string) {
+	clearPageHeaders(hdr)
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+"'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("X-Robots-Tag", "noindex")
+}
+
+func (h *Handler) writeFirewallPage(w http.ResponseWriter, r *http.Request, ip netip.Addr, test *testResult) error {
 	if test == nil && !isPageLoad(r) {
-		hdr.Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		_, err := w.Write([]byte("403 Forbidden: your address is on CleanTalk's SpamFireWall blacklist.\n"))
-		return err
+		return writePlain403(w, "403 Forbidden: your address is on CleanTalk's SpamFireWall blacklist.\n")
 	}
 
 	nonce := newNonce()
@@ -119,11 +156,7 @@ func (h *Handler) writeFirewallPage(w http.ResponseWriter, r *http.Request, ip n
 	if test == nil {
 		data.Cookie = h.app.passCookieJS(r, ip)
 	}
-	// The page is ours alone: its policy allows nothing but its own inline
-	// style and script, whatever the site's policy says.
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+"'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	hdr.Set("X-Robots-Tag", "noindex")
+	setOwnPageHeaders(w.Header(), nonce)
 	w.WriteHeader(http.StatusForbidden)
 	return firewallPage.Execute(w, data)
 }
