@@ -121,7 +121,7 @@ const (
 	defaultUpdateInterval = 4 * time.Hour
 	minUpdateInterval     = time.Hour
 	defaultLogInterval    = time.Hour
-	minLogInterval        = time.Minute
+	minLogInterval        = minLogGap // CleanTalk takes logs at most every 3 minutes
 )
 
 // keyPattern is the key format CleanTalk's own plugins accept.

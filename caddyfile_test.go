@@ -93,6 +93,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"bad timeout", "{\n\tcleantalk {\n\t\ttimeout soon\n\t}\n}\n:80\n", "Caddyfile:3"},
 		{"bad moderate_url", "{\n\tcleantalk {\n\t\tmoderate_url ftp://x\n\t}\n}\n:80\n", "Caddyfile:3"},
 		{"update interval too short", "{\n\tcleantalk {\n\t\tfirewall {\n\t\t\tupdate_interval 10m\n\t\t}\n\t}\n}\n:80\n", "Caddyfile:4"},
+		{"log interval too short", "{\n\tcleantalk {\n\t\tfirewall {\n\t\t\tlog_interval 1m\n\t\t}\n\t}\n}\n:80\n", "Caddyfile:4"},
 		{"bad firewall arg", "{\n\tcleantalk {\n\t\tfirewall maybe\n\t}\n}\n:80\n", "Caddyfile:3"},
 		{"missing api_key value", "{\n\tcleantalk {\n\t\tapi_key\n\t}\n}\n:80\n", "Caddyfile:3"},
 		{"api_key twice on a line", "{\n\tcleantalk {\n\t\tapi_key a b\n\t}\n}\n:80\n", "Caddyfile:3"},

@@ -575,6 +575,7 @@ func TestBadJSONConfigIsRefused(t *testing.T) {
 		`{"deny_ip": ["10.0.0.300"]}`:             "deny_ip",
 		`{"timeout": "-1s"}`:                      "timeout",
 		`{"firewall": {"update_interval": "5m"}}`: "update_interval",
+		`{"firewall": {"log_interval": "2m"}}`:    "log_interval",
 		`{"moderate_url": "ftp://x"}`:             "https://",
 	} {
 		cfg := fmt.Sprintf(`{"admin": {"listen": "localhost:2999"}, "apps": {"cleantalk": %s}}`, bad)
