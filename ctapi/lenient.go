@@ -13,6 +13,48 @@ import (
 // These types read such values leniently; JSON null counts as absent. Our own
 // requests are always encoded strictly.
 
+// scalar is one JSON value as PHP's loose typing sees it.
+type scalar struct {
+	kind  scalarKind
+	text  string // a string's contents or a number's literal text
+	truth bool   // a boolean's value
+}
+
+type scalarKind uint8
+
+const (
+	scalarNull scalarKind = iota
+	scalarBool
+	scalarString
+	scalarNumber
+)
+
+// readScalar reads a JSON null, boolean, string or number; what is read as
+// something else, or as nothing, is refused with what it was wanted as.
+func readScalar(b []byte, want string) (scalar, error) {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return scalar{}, errors.New("empty value")
+	case string(b) == "null":
+		return scalar{}, nil
+	case string(b) == "true" || string(b) == "false":
+		return scalar{kind: scalarBool, truth: b[0] == 't'}, nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return scalar{}, err
+		}
+		return scalar{kind: scalarString, text: s}, nil
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		if !json.Valid(b) {
+			return scalar{}, errors.New("invalid number")
+		}
+		return scalar{kind: scalarNumber, text: string(b)}, nil
+	}
+	return scalar{}, errors.New("cannot read the value as " + want)
+}
+
 // flexInt is a leniently decoded integer.
 type flexInt struct {
 	v   int64
@@ -22,39 +64,29 @@ type flexInt struct {
 // UnmarshalJSON accepts numbers (a fraction is truncated, as PHP's (int)
 // does), numeric strings, "" (PHP's (int)"" is 0), booleans and null.
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
 	*f = flexInt{}
-	switch {
-	case len(b) == 0:
-		return errors.New("empty value")
-	case string(b) == "null":
-		return nil
-	case string(b) == "true":
-		*f = flexInt{1, true}
-		return nil
-	case string(b) == "false":
-		*f = flexInt{0, true}
-		return nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := parseLenientInt(s)
-		if err != nil {
-			return err
-		}
-		*f = flexInt{v, true}
-		return nil
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		v, err := parseNumber(string(b))
-		if err != nil {
-			return err
-		}
-		*f = flexInt{v, true}
-		return nil
+	sc, err := readScalar(b, "a number")
+	if err != nil {
+		return err
 	}
-	return errors.New("cannot read the value as a number")
+	var v int64
+	switch sc.kind {
+	case scalarNull:
+		return nil
+	case scalarBool:
+		if sc.truth {
+			v = 1
+		}
+	case scalarString:
+		v, err = parseLenientInt(sc.text)
+	case scalarNumber:
+		v, err = parseNumber(sc.text)
+	}
+	if err != nil {
+		return err
+	}
+	*f = flexInt{v, true}
+	return nil
 }
 
 // or returns the value, or def when absent.
@@ -108,34 +140,24 @@ type flexString struct {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
 	*f = flexString{}
-	switch {
-	case len(b) == 0:
-		return errors.New("empty value")
-	case string(b) == "null":
-		return nil
-	case string(b) == "true":
-		*f = flexString{"1", true}
-		return nil
-	case string(b) == "false":
-		*f = flexString{"", true}
-		return nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString{s, true}
-		return nil
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		if !json.Valid(b) {
-			return errors.New("invalid number")
-		}
-		*f = flexString{string(b), true}
-		return nil
+	sc, err := readScalar(b, "a string")
+	if err != nil {
+		return err
 	}
-	return errors.New("cannot read the value as a string")
+	switch sc.kind {
+	case scalarNull:
+		return nil
+	case scalarBool:
+		if sc.truth {
+			*f = flexString{"1", true}
+		} else {
+			*f = flexString{"", true}
+		}
+	default:
+		*f = flexString{sc.text, true}
+	}
+	return nil
 }
 
 // flexCodes reads `codes`: a space-separated string as documented, or, to be
