@@ -48,6 +48,21 @@ func newTestServer(t *testing.T, mux *http.ServeMux) (*httptest.Server, *http.Cl
 	return srv, &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
+// fetch sends req and reads the whole response.
+func fetch(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
 func gzipped(t *testing.T, s string) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -125,15 +140,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			setHeaders(req.Header, tt.header)
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, body := fetch(t, client, req)
 			if resp.StatusCode != tt.status || !bytes.Equal(body, tt.want) {
 				t.Fatalf("got %d %q\nwant %d %q", resp.StatusCode, body, tt.status, tt.want)
 			}
@@ -262,15 +269,7 @@ func TestEarlyHintsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, body := fetch(t, client, req)
 	if len(hints) != 1 || hints[0] != http.StatusEarlyHints || string(body) != headWant {
 		t.Fatalf("hints %v, body %q", hints, body)
 	}
