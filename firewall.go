@@ -335,12 +335,12 @@ func (f *feed) pollStorage(ctx context.Context) {
 	if err != nil || !info.Modified.After(f.seen) {
 		return
 	}
-	hdr, err := f.readSnapshotHeader(ctx)
+	hdr, body, err := f.readSnapshot(ctx)
 	if err != nil || !hdr.ChangedAt.After(f.status.Load().ChangedAt) {
 		f.seen = info.Modified
 		return
 	}
-	if err := f.loadSnapshot(ctx); err != nil {
+	if err := f.installSnapshot(ctx, hdr, body); err != nil {
 		f.logger.Warn("loading the firewall snapshot another instance stored", zap.Error(err))
 	}
 }

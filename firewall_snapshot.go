@@ -44,13 +44,14 @@ func (f *feed) storeSnapshot(ctx context.Context) {
 	f.markSeen(ctx)
 }
 
-func (f *feed) readSnapshotHeader(ctx context.Context) (snapshotHeader, error) {
+// readSnapshot loads the stored snapshot, once, and splits off its header,
+// so that a caller can decide from the header whether to install the body.
+func (f *feed) readSnapshot(ctx context.Context) (snapshotHeader, []byte, error) {
 	b, err := f.store().Load(ctx, f.snapshotKey())
 	if err != nil {
-		return snapshotHeader{}, err
+		return snapshotHeader{}, nil, err
 	}
-	hdr, _, err := splitSnapshot(b)
-	return hdr, err
+	return splitSnapshot(b)
 }
 
 func splitSnapshot(b []byte) (snapshotHeader, []byte, error) {
@@ -64,14 +65,15 @@ func splitSnapshot(b []byte) (snapshotHeader, []byte, error) {
 
 // loadSnapshot installs the data stored by this or another instance.
 func (f *feed) loadSnapshot(ctx context.Context) error {
-	b, err := f.store().Load(ctx, f.snapshotKey())
+	hdr, body, err := f.readSnapshot(ctx)
 	if err != nil {
 		return err
 	}
-	hdr, body, err := splitSnapshot(b)
-	if err != nil {
-		return err
-	}
+	return f.installSnapshot(ctx, hdr, body)
+}
+
+// installSnapshot installs a snapshot that readSnapshot read.
+func (f *feed) installSnapshot(ctx context.Context, hdr snapshotHeader, body []byte) error {
 	if hdr.Key != f.key.keyHash {
 		return errors.New("firewall snapshot is for another key")
 	}

@@ -32,9 +32,9 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	defer unlock()
 
 	if !force {
-		hdr, err := f.readSnapshotHeader(ctx)
+		hdr, body, err := f.readSnapshot(ctx)
 		if err == nil && hdr.FetchedAt.After(f.status.Load().FetchedAt) && now().Sub(hdr.FetchedAt) < f.interval {
-			if err := f.loadSnapshot(ctx); err == nil {
+			if err := f.installSnapshot(ctx, hdr, body); err == nil {
 				return nil
 			}
 		}
