@@ -80,6 +80,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := m.Run()
+	stopApps()
 	os.RemoveAll(scratchRoot)
 	os.Exit(code)
 }
@@ -96,14 +97,8 @@ func startCaddy(t *testing.T, caddyfile string) {
 	if err := os.WriteFile(file, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.Executable() // not os.Args[0]: caddytest rewrites os.Args
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(),
-		runCaddyEnv+"=run --config "+file+" --adapter caddyfile",
-		"XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	cmd := caddyCommand(t, "run", "--config", file, "--adapter", "caddyfile")
+	cmd.Env = append(cmd.Env, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 	logf, err := os.Create(filepath.Join(dir, "stderr.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +123,28 @@ func startCaddy(t *testing.T, caddyfile string) {
 			t.Logf("instance log:\n%s", b)
 		}
 	})
+}
+
+// caddyBinaryEnv names a Caddy binary with this module (CI's xcaddy build)
+// for startCaddy to run instead of the test binary.
+const caddyBinaryEnv = "CLEANTALK_CADDY"
+
+// caddyCommand returns a command running Caddy with args: the binary named
+// by caddyBinaryEnv, or else this test binary, which doubles as Caddy.
+func caddyCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	if bin := os.Getenv(caddyBinaryEnv); bin != "" {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = os.Environ()
+		return cmd
+	}
+	self, err := os.Executable() // not os.Args[0]: caddytest rewrites os.Args
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), runCaddyEnv+"="+strings.Join(args, " "))
+	return cmd
 }
 
 // scratchDir makes a new directory under scratchRoot.
