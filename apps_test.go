@@ -407,7 +407,7 @@ func notSent(t *testing.T, cloud *fakecloud.Server, values ...string) {
 			enc, _ := json.Marshal(v)
 			if strings.Contains(raw, v) || strings.Contains(raw, strings.Trim(string(enc), `"`)) ||
 				strings.Contains(c.Message, v) || strings.Contains(fmt.Sprint(c.SenderInfo, c.PostInfo, c.AllHeaders), v) {
-				t.Errorf("the value %q reached the cloud (%s to %s)", v, c.Method, c.PageURL)
+				t.Errorf("the value %q reached the cloud (%s to %s; message %q)", v, c.Method, c.PageURL, c.Message)
 			}
 		}
 	}
@@ -429,7 +429,7 @@ func inputValue(t *testing.T, page, name string) string {
 }
 
 func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&#039;", "'", "&#39;", "'", "&lt;", "<", "&gt;", ">", "&#43;", "+").Replace(s)
+	return strings.NewReplacer("&amp;", "&", "&#038;", "&", "&quot;", `"`, "&#039;", "'", "&#39;", "'", "&lt;", "<", "&gt;", ">", "&#43;", "+").Replace(s)
 }
 
 // uniq makes a value unique to this moment of the run.

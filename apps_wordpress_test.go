@@ -1,8 +1,10 @@
 package cleantalk
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -102,4 +104,98 @@ func TestWordPressHandWrittenCommentRoute(t *testing.T) {
 	if got := a.wpComments(t, fakecloud.StopEmail); len(got) != 0 {
 		t.Errorf("spam stored: %q", got)
 	}
+}
+
+// wpUser creates a user with a role and returns its id and password.
+func (a *appsRun) wpUser(t *testing.T, role string) (login, id, password string) {
+	t.Helper()
+	login, password = uniq(role), uniq("Pw-")
+	out, err := a.wp.PHP(fmt.Sprintf(`$id = wp_insert_user( array( 'user_login' => '%s', 'user_pass' => '%s',
+	'user_email' => '%s@example.org', 'role' => '%s' ) );
+if ( is_wp_error( $id ) ) { fwrite( STDERR, $id->get_error_message() ); exit( 1 ); }
+echo $id;`, login, password, login, role))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return login, strings.TrimSpace(out), password
+}
+
+// wpUserID returns the id of the user with the login name ("" if none).
+func (a *appsRun) wpUserID(t *testing.T, login string) string {
+	t.Helper()
+	rows, err := a.wp.Query("SELECT ID FROM wp_users WHERE user_login = ?", login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	return rows[0].Get("ID")
+}
+
+// wpLogout logs out through the link of the admin bar (its nonce included).
+func wpLogout(c *appClient) appResponse {
+	c.t.Helper()
+	page := c.get("/wp-admin/profile.php").body
+	m := regexp.MustCompile(`wp-login\.php\?action=logout(?:&amp;|&#038;|&)_wpnonce=([0-9a-f]+)`).FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("no logout link in the admin page: %.300s", page)
+	}
+	r := c.get("/wp-login.php?action=logout&_wpnonce=" + m[1])
+	if r.status != http.StatusFound {
+		c.t.Fatalf("logout: %d %.300s", r.status, r.body)
+	}
+	return r
+}
+
+// The must-use plugin marks users who can moderate comments, and only them.
+func TestWordPressTrustedCookieIntegration(t *testing.T) {
+	a := needApps(t)
+	a.startAppSites(t, appProtection{wordpress: wordpressHandWritten})
+
+	t.Run("administrator", func(t *testing.T) {
+		c := newAppClient(t, wordpressURL)
+		r := wpLogin(c, a.wp.AdminUser, a.wp.AdminPassword)
+		a.checkTrustedCookie(t, r, a.wpUserID(t, a.wp.AdminUser))
+		if _, ok := c.cookie(trustedCookieName); !ok {
+			t.Fatal("the client did not keep the cookie")
+		}
+		// Page loads of the logged-in moderator keep it.
+		if r := c.get("/wp-admin/"); r.status != http.StatusOK {
+			t.Fatalf("dashboard: %d", r.status)
+		} else if _, ok := setCookieHeader(r.header, trustedCookieName); ok {
+			t.Errorf("a page load of the moderator touched the cookie: %q", r.header.Values("Set-Cookie"))
+		}
+		checkCleared(t, wpLogout(c))
+	})
+	t.Run("editor", func(t *testing.T) {
+		login, id, password := a.wpUser(t, "editor")
+		c := newAppClient(t, wordpressURL)
+		a.checkTrustedCookie(t, wpLogin(c, login, password), id)
+	})
+	t.Run("author", func(t *testing.T) {
+		login, _, password := a.wpUser(t, "author")
+		c := newAppClient(t, wordpressURL)
+		r := wpLogin(c, login, password)
+		if ck, ok := setCookieHeader(r.header, trustedCookieName); ok && ck.Value != "" {
+			t.Errorf("an author (who cannot moderate comments) got %q", ck.Raw)
+		}
+	})
+	t.Run("demoted", func(t *testing.T) {
+		login, id, password := a.wpUser(t, "editor")
+		c := newAppClient(t, wordpressURL)
+		a.checkTrustedCookie(t, wpLogin(c, login, password), id)
+		if _, err := a.wp.PHP(fmt.Sprintf(`( new WP_User( %s ) )->set_role( 'subscriber' );`, id)); err != nil {
+			t.Fatal(err)
+		}
+		checkCleared(t, c.get("/wp-admin/profile.php"))
+	})
+	t.Run("someone else's cookie", func(t *testing.T) {
+		_, id, _ := a.wpUser(t, "editor")
+		login, _, password := a.wpUser(t, "subscriber")
+		c := newAppClient(t, wordpressURL)
+		wpLogin(c, login, password)
+		c.setCookie(trustedCookieName, id+".9999999999.00")
+		checkCleared(t, c.get("/wp-admin/profile.php"))
+	})
 }
