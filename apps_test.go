@@ -167,7 +167,7 @@ func (a *appsRun) startAppSites(t *testing.T, p appProtection) *fakecloud.Server
 }
 `, addr, apptest.MediaWikiRoot, protection, a.fpm.Socket, a.mw.Settings, env)
 	}
-	startCaddy(t, fmt.Sprintf(`{
+	exited := startCaddy(t, fmt.Sprintf(`{
 	admin %s
 	http_port 9180
 	https_port 9543
@@ -211,7 +211,11 @@ func (a *appsRun) startAppSites(t *testing.T, p appProtection) *fakecloud.Server
 			if time.Now().After(deadline) {
 				t.Fatalf("Caddy does not serve %s: %v", u, err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			select {
+			case <-exited:
+				t.Fatal("Caddy exited at start (its log follows)")
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
 	return cloud
@@ -326,12 +330,16 @@ func (a *appsRun) checkTrustedCookie(t *testing.T, r appResponse, userID string)
 	if err != nil || expiry < time.Now().Add(time.Hour).Unix() || expiry > time.Now().Add(400*24*time.Hour).Unix() {
 		t.Errorf("cookie expiry %q is not a plausible Unix time in the future", parts[1])
 	}
-	mac := hmac.New(sha256.New, []byte(a.secret))
-	mac.Write([]byte(parts[0] + "." + parts[1]))
-	if want := hex.EncodeToString(mac.Sum(nil)); parts[2] != want {
+	if want := hmacHex(a.secret, parts[0]+"."+parts[1]); parts[2] != want {
 		t.Errorf("cookie MAC %s, want HMAC-SHA256(secret, %q) = %s", parts[2], parts[0]+"."+parts[1], want)
 	}
 	return last.Value
+}
+
+func hmacHex(secret, payload string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(payload))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // checkCleared asserts that a response deleted the trusted cookie.
@@ -413,19 +421,41 @@ func notSent(t *testing.T, cloud *fakecloud.Server, values ...string) {
 	}
 }
 
+// formInputs returns the names and values of the inputs of an HTML page
+// (the last of a name wins, as PHP reads a form).
+func formInputs(page string) url.Values {
+	v := url.Values{}
+	for _, tag := range inputTag.FindAllString(page, -1) {
+		var name, value string
+		for _, m := range inputAttr.FindAllStringSubmatch(tag, -1) {
+			val := m[2] + m[3]
+			switch strings.ToLower(m[1]) {
+			case "name":
+				name = htmlUnescape(val)
+			case "value":
+				value = htmlUnescape(val)
+			}
+		}
+		if name != "" {
+			v.Set(name, value)
+		}
+	}
+	return v
+}
+
+var (
+	inputTag  = regexp.MustCompile(`(?is)<input\b[^>]*>`)
+	inputAttr = regexp.MustCompile(`(?is)\s([a-z-]+)=(?:"([^"]*)"|'([^']*)')`)
+)
+
 // inputValue finds the value of a named input in an HTML page.
 func inputValue(t *testing.T, page, name string) string {
 	t.Helper()
-	for _, re := range []*regexp.Regexp{
-		regexp.MustCompile(`<input[^>]*name=["']` + regexp.QuoteMeta(name) + `["'][^>]*value=["']([^"']*)["']`),
-		regexp.MustCompile(`<input[^>]*value=["']([^"']*)["'][^>]*name=["']` + regexp.QuoteMeta(name) + `["']`),
-	} {
-		if m := re.FindStringSubmatch(page); m != nil {
-			return htmlUnescape(m[1])
-		}
+	v := formInputs(page)
+	if _, ok := v[name]; !ok {
+		t.Fatalf("no input %q in the page: %.500s", name, page)
 	}
-	t.Fatalf("no input %q in the page: %.500s", name, page)
-	return ""
+	return v.Get(name)
 }
 
 func htmlUnescape(s string) string {

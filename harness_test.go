@@ -89,8 +89,8 @@ func TestMain(m *testing.M) {
 const runCaddyEnv = "CADDY_CLEANTALK_TEST_RUN_CADDY"
 
 // startCaddy runs another Caddy process with the given Caddyfile; it is
-// stopped when the test ends.
-func startCaddy(t *testing.T, caddyfile string) {
+// stopped when the test ends. The channel is closed if it exits sooner.
+func startCaddy(t *testing.T, caddyfile string) (exited <-chan struct{}) {
 	t.Helper()
 	dir := scratchDir(t, "instance")
 	file := filepath.Join(dir, "Caddyfile")
@@ -107,10 +107,10 @@ func startCaddy(t *testing.T, caddyfile string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -123,6 +123,7 @@ func startCaddy(t *testing.T, caddyfile string) {
 			t.Logf("instance log:\n%s", b)
 		}
 	})
+	return done
 }
 
 // caddyBinaryEnv names a Caddy binary with this module (CI's xcaddy build)
