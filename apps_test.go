@@ -426,18 +426,24 @@ func notSent(t *testing.T, cloud *fakecloud.Server, values ...string) {
 func formInputs(page string) url.Values {
 	v := url.Values{}
 	for _, tag := range inputTag.FindAllString(page, -1) {
-		var name, value string
+		attrs := map[string]string{}
 		for _, m := range inputAttr.FindAllStringSubmatch(tag, -1) {
-			val := m[2] + m[3]
-			switch strings.ToLower(m[1]) {
-			case "name":
-				name = htmlUnescape(val)
-			case "value":
-				value = htmlUnescape(val)
+			attrs[strings.ToLower(m[1])] = htmlUnescape(m[2] + m[3])
+		}
+		_, checked := attrs["checked"]
+		switch strings.ToLower(attrs["type"]) {
+		case "submit", "button", "image", "reset", "file":
+			continue // sent only when clicked, or not text
+		case "checkbox", "radio":
+			if !checked {
+				continue
+			}
+			if _, ok := attrs["value"]; !ok {
+				attrs["value"] = "on"
 			}
 		}
-		if name != "" {
-			v.Set(name, value)
+		if attrs["name"] != "" {
+			v.Set(attrs["name"], attrs["value"])
 		}
 	}
 	return v
@@ -445,7 +451,7 @@ func formInputs(page string) url.Values {
 
 var (
 	inputTag  = regexp.MustCompile(`(?is)<input\b[^>]*>`)
-	inputAttr = regexp.MustCompile(`(?is)\s([a-z-]+)=(?:"([^"]*)"|'([^']*)')`)
+	inputAttr = regexp.MustCompile(`(?is)\s([a-z-]+)(?:=(?:"([^"]*)"|'([^']*)'))?`)
 )
 
 // inputValue finds the value of a named input in an HTML page.
