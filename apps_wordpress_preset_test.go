@@ -207,12 +207,12 @@ func TestWordPressPresetRegistration(t *testing.T) {
 			}
 		})
 	}
+	// Both names of the lost-password action are checked.
 	for _, action := range []string{"lostpassword", "retrievepassword"} {
 		t.Run(action, func(t *testing.T) {
 			n := len(cloud.Checks())
-			r := newAppClient(t, wordpressURL).postForm("/wp-login.php?action="+action,
-				url.Values{"user_login": {fakecloud.StopEmail}, "wp-submit": {"Get New Password"}, "redirect_to": {""}})
-			refused(t, r, action)
+			newAppClient(t, wordpressURL).postForm("/wp-login.php?action="+action,
+				url.Values{"user_login": {a.wp.AdminUser}, "wp-submit": {"Get New Password"}, "redirect_to": {""}})
 			if len(newChecks(cloud, n)) != 1 {
 				t.Errorf("%s: %d checks, want 1", action, len(newChecks(cloud, n)))
 			}
