@@ -209,30 +209,6 @@ func TestIsServiceField(t *testing.T) {
 	}
 }
 
-func TestIsSecretField(t *testing.T) {
-	yes := []string{
-		"password", "Password", "user_pass", "pass", "pass1", "pass2", "pwd", "pswd", "passwd", "new-password",
-		"confirmPassword", "userPass", "user.password", "password[new]", "pin", "pin_code", "PIN", "otp", "mfa_code",
-		"secret", "client_secret", "api_key", "apiKey", "_token", "csrf_token", "authenticity_token", "auth",
-		"card_number", "cardNumber", "cc-number", "ccnum", "credit_card[number]", "cvv", "cvc", "card_cvc", "cc-exp",
-		"iban", "account_number", "routing_number", "ssn", "social_security_number", "private_key",
-	}
-	no := []string{
-		"email", "name", "message", "passport", "compass", "bypass", "shipping", "opinion", "spinner",
-		"author", "author_name", "business_name", "footprint", "company", "phone", "comment", "subject", "pinterest_url",
-	}
-	for _, n := range yes {
-		if !IsSecretField(n) {
-			t.Errorf("IsSecretField(%q) = false", n)
-		}
-	}
-	for _, n := range no {
-		if IsSecretField(n) {
-			t.Errorf("IsSecretField(%q) = true", n)
-		}
-	}
-}
-
 func TestIsEmail(t *testing.T) {
 	yes := []string{"a@b.io", "first.last+tag@sub.example.org", "o'neil@x.co", "jürgen@münchen.de", "a@b-c.d"}
 	no := []string{"", "a", "a@", "@b.io", "a@b", "a b@c.io", "a@b..io", ".a@b.io", "a.@b.io", "a..b@c.io",
