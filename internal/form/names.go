@@ -70,27 +70,3 @@ func IsServiceField(name string) bool {
 	seg := lastSegment(name)
 	return seg == EventTokenField || strings.HasPrefix(seg, ServiceFieldPrefix)
 }
-
-// noiseNames are squashed last segments of fields that carry no text from
-// the visitor (anti-CSRF nonces, captcha answers, form plumbing, digital
-// signature images). They are left out of the whole-form message but are
-// not service fields: Strip leaves them alone.
-var noiseNames = map[string]bool{
-	"nonce": true, "wphttpreferer": true, "httpreferer": true, "referer": true,
-	"grecaptcharesponse": true, "hcaptcharesponse": true, "cfturnstileresponse": true,
-	"timestamp": true, "formid": true, "formkey": true, "submit": true,
-	"action": true, "redirect": true, "redirectto": true,
-	"signature": true, "utf8": true, "charset": true,
-}
-
-// isNoiseField reports whether a field is form plumbing (see noiseNames),
-// including the hidden fields of CleanTalk's WordPress plugin.
-func isNoiseField(name string) bool {
-	seg := strings.ToLower(lastSegment(name))
-	if strings.HasPrefix(seg, "ct_checkjs") || strings.HasPrefix(seg, "apbct_") || seg == "ct_no_cookie_hidden_field" {
-		return true
-	}
-	sq := squash(seg)
-	return noiseNames[sq] || strings.HasSuffix(sq, "nonce") ||
-		strings.Contains(sq, "captcha") || strings.HasPrefix(sq, "wpcf7")
-}

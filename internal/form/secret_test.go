@@ -155,10 +155,10 @@ func FuzzSecretFieldNames(f *testing.F) {
 		case 1:
 			m = Mapping{Message: []string{name, "comment"}, Email: []string{name}}
 		case 2:
-			m = Mapping{Nickname: []string{name}, Phone: []string{name}}
+			m = Mapping{Nickname: []string{name}, URL: []string{name}, Phone: []string{name}}
 		}
 		got := m.Apply(f)
-		for _, v := range []string{got.Email, got.Nickname, got.Message, got.Phone, got.EventToken} {
+		for _, v := range []string{got.Email, got.Nickname, got.Message, got.Phone, got.URL, got.EventToken} {
 			if strings.Contains(v, "s3cr3t") {
 				t.Fatalf("the value of %q was used: %+v", name, got)
 			}
