@@ -187,6 +187,7 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	cleantalk {
 //		firewall on|off
+//		preset wordpress|mediawiki
 //		form [<path...>] {
 //			name  <name>
 //			match {
@@ -215,9 +216,10 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		dry_run
 //	}
 //
-// form may be repeated; the first form a request matches is used. field
-// may be repeated: every condition must hold. Field names may be JSON
-// paths (user.email) for JSON bodies.
+// form and preset may be repeated; the first form a request matches is
+// used, and a preset's forms take its place in that order. field may be
+// repeated: every condition must hold. Field names may be JSON paths
+// (user.email) for JSON bodies.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -243,6 +245,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Forms = append(h.Forms, f)
+		case "preset":
+			var name string
+			if err := singleArg(d, &name); err != nil {
+				return err
+			}
+			forms, err := presetForms(name)
+			if err != nil {
+				return d.Errf("preset: %v", err)
+			}
+			h.Forms = append(h.Forms, forms...)
 
 		case "on_spam":
 			if err := singleArg(d, &h.OnSpam); err != nil {

@@ -40,7 +40,7 @@ var (
 		"details", "subject", "your-subject", "message_text", "comment_text",
 		"feedback", "notes", "remarks", "textarea", "summary", "reason",
 		"wpTextbox", "wpSummary", "wpUploadDescription", "comment_body", "order_comments",
-		"appendtext", "prependtext", "sectiontitle",
+		"appendtext", "prependtext", "sectiontitle", "customer_note",
 	)
 	phoneNames = set(
 		"phone", "tel", "telephone", "mobile", "phone_number", "your-phone",

@@ -18,7 +18,8 @@ var machineryNames = set(
 	"testcookie", "rememberme", "interim-login", "wp_unfiltered_html_comment",
 	"wp-comment-cookies-consent", "woocommerce_checkout_place_order",
 	"woocommerce_checkout_update_totals", "terms", "terms-field", "payment_method",
-	"ship_to_different_address", "createaccount", "wc_reset_password",
+	"ship_to_different_address", "createaccount", "wc_reset_password", "rest_route", "wc-ajax",
+	"state", // Gravity Forms' serialized form state (state_1)
 	// MediaWiki's edit, sign-up and API machinery
 	"wpUnicodeCheck", "wpStarttime", "wpEdittime", "wpAutoSummary", "model", "format", "mode",
 	"wpUltimateParam", "oldid", "parentRevId", "editRevId", "baseRevId", "wpScrolltop", "wpSection",
