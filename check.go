@@ -127,6 +127,7 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		h.logger.Debug("checking the readable part of a body", zap.Error(err))
 	}
 	mapped := f.mapping.Apply(f.submission(r, fields))
+	f.watch.record(h.logger, mapped.Missing)
 	sig := h.browserSignals(r, ip, mapped)
 	if h.StripServiceFields {
 		h.stripServiceFields(r, captured, contentType)

@@ -72,6 +72,7 @@ type Form struct {
 	mapping    form.Mapping
 	conditions []form.Condition
 	index      int // position in the handler's Forms
+	watch      *mappingWatch
 }
 
 // FieldCondition is a condition on a submitted field: the submission has
@@ -119,6 +120,7 @@ func (f *Form) provision(ctx caddy.Context) error {
 	for _, c := range f.Fields {
 		f.conditions = append(f.conditions, form.Condition{Name: c.Name, Values: c.Values})
 	}
+	f.watch = newMappingWatch(f)
 	return nil
 }
 

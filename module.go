@@ -142,6 +142,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Feedback != nil {
 		h.feedbackToken = caddy.NewReplacer().ReplaceKnown(h.Feedback.Token, "")
 	}
+	h.app.forms.add(h.Forms)
 	if h.RemoteCalls != "" && !h.app.KeyConfigured() {
 		h.logger.Warn("remote_calls needs an api_key to check CleanTalk's token; every remote call is refused")
 	}
