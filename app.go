@@ -93,6 +93,7 @@ type App struct {
 	events  *caddyevents.App
 	feed    *feed
 	feedKey feedKey
+	forms   formRegistry // the sites' form routes, for the status
 
 	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
 	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data

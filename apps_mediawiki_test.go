@@ -83,8 +83,8 @@ func (a *appsRun) mwUserID(t *testing.T, name string) string {
 	return rows[0].Get("user_id")
 }
 
-// mwSignup creates an account through the form of Special:CreateAccount.
-func mwSignup(c *appClient, path string, form url.Values) appResponse {
+// mwCreateAccount creates an account through the form of Special:CreateAccount.
+func mwCreateAccount(c *appClient, path string, form url.Values) appResponse {
 	c.t.Helper()
 	token := mwToken(c, "/index.php?title=Special:CreateAccount", "wpCreateaccountToken")
 	form.Set("wpCreateaccountToken", token)
@@ -107,7 +107,7 @@ func TestMediaWikiHandWrittenSignupRoute(t *testing.T) {
 
 	name, password := uniq("Newbie"), uniq("Pw-")
 	n := len(cloud.Checks())
-	r := mwSignup(newAppClient(t, mediawikiURL), "/index.php?title=Special:CreateAccount", signupForm(name, password, "newbie@example.org"))
+	r := mwCreateAccount(newAppClient(t, mediawikiURL), "/index.php?title=Special:CreateAccount", signupForm(name, password, "newbie@example.org"))
 	if r.status != http.StatusOK || !strings.Contains(r.body, "<title>Welcome, "+name) {
 		t.Fatalf("sign-up: %d\n%.800s\n%s", r.status, r.body, a.phpLog())
 	}
@@ -121,7 +121,7 @@ func TestMediaWikiHandWrittenSignupRoute(t *testing.T) {
 	notSent(t, cloud, password)
 
 	spammer := uniq("Spammer")
-	r = mwSignup(newAppClient(t, mediawikiURL), "/index.php?title=Special:CreateAccount", signupForm(spammer, password, "stop_email@example.com"))
+	r = mwCreateAccount(newAppClient(t, mediawikiURL), "/index.php?title=Special:CreateAccount", signupForm(spammer, password, "stop_email@example.com"))
 	refused(t, r, "spam sign-up")
 	if a.mwUserID(t, spammer) != "" {
 		t.Error("the spammer's account was created")

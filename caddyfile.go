@@ -187,15 +187,21 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	cleantalk {
 //		firewall on|off
+//		preset wordpress|mediawiki
 //		form [<path...>] {
+//			name  <name>
 //			match {
 //				<matchers...>
 //			}
+//			field <field> [<value...>]
+//			query_fields
 //			type     message|newuser
+//			comment_type <type>
 //			email    <field...>
 //			nickname <field...>
 //			message  <field...>
 //			phone    <field...>
+//			url      <field...>
 //			exclude  <field...>
 //		}
 //		on_spam  block|tag|error
@@ -210,8 +216,10 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		dry_run
 //	}
 //
-// form may be repeated; the first form a request matches is used. Field
-// names may be JSON paths (user.email) for JSON bodies.
+// form and preset may be repeated; the first form a request matches is
+// used, and a preset's forms take its place in that order. field may be
+// repeated: every condition must hold. Field names may be JSON paths
+// (user.email) for JSON bodies.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -237,6 +245,17 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Forms = append(h.Forms, f)
+		case "preset":
+			var name string
+			if err := singleArg(d, &name); err != nil {
+				return err
+			}
+			forms, err := presetForms(name)
+			if err != nil {
+				return d.Errf("preset: %v", err)
+			}
+			h.Forms = append(h.Forms, forms...)
+
 		case "on_spam":
 			if err := singleArg(d, &h.OnSpam); err != nil {
 				return err
@@ -325,49 +344,6 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
-}
-
-func unmarshalForm(d *caddyfile.Dispenser) (*Form, error) {
-	f := new(Form)
-	for d.NextArg() {
-		if !strings.HasPrefix(d.Val(), "/") && !strings.HasPrefix(d.Val(), "*") {
-			return nil, d.Errf("form: '%s' is not a path; paths start with / (use a match block for other matchers)", d.Val())
-		}
-		f.Path = append(f.Path, d.Val())
-	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch opt := d.Val(); opt {
-		case "match":
-			if f.MatchRaw != nil {
-				return nil, d.Err("form: only one match block per form")
-			}
-			set, err := caddyhttp.ParseCaddyfileNestedMatcherSet(d)
-			if err != nil {
-				return nil, err
-			}
-			f.MatchRaw = set
-		case "type":
-			if err := singleArg(d, &f.Type); err != nil {
-				return nil, err
-			}
-			if f.Type != formTypeMessage && f.Type != formTypeNewUser {
-				return nil, d.Errf("form type must be message or newuser, not '%s'", f.Type)
-			}
-		case "email", "nickname", "message", "phone", "exclude":
-			vals, err := listArgs(d)
-			if err != nil {
-				return nil, err
-			}
-			dst := map[string]*[]string{"email": &f.Email, "nickname": &f.Nickname, "message": &f.Message, "phone": &f.Phone, "exclude": &f.Exclude}[opt]
-			*dst = append(*dst, vals...)
-		default:
-			return nil, d.Errf("unrecognized form option '%s'", opt)
-		}
-	}
-	if err := f.validateFields(); err != nil {
-		return nil, d.Errf("form: %v", err)
-	}
-	return f, nil
 }
 
 // singleArg reads exactly one argument into dst.

@@ -118,6 +118,12 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"remote_calls not a path", ":80 {\n\tcleantalk {\n\t\tremote_calls rc\n\t}\n}\n", "Caddyfile:3"},
 		{"strip_service_fields argument", ":80 {\n\tcleantalk {\n\t\tstrip_service_fields yes\n\t}\n}\n", "Caddyfile:3"},
 		{"global option twice", "{\n\tcleantalk\n\tcleantalk\n}\n:80\n", "Caddyfile:3"},
+		{"unknown preset", ":80 {\n\tcleantalk {\n\t\tpreset drupal\n\t}\n}\n", "known: mediawiki, wordpress"},
+		{"preset without name", ":80 {\n\tcleantalk {\n\t\tpreset\n\t}\n}\n", "Caddyfile:3"},
+		{"field without name", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\tfield\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
+		{"query_fields argument", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\tquery_fields yes\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
+		{"comment_type two values", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\tcomment_type a b\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
+		{"url names a password", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\turl user_pass\n\t\t}\n\t}\n}\n", "Caddyfile:5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,7 @@ type verdict struct {
 	source  string
 	fail    string // set when the check could not be done (source == sourceError)
 	err     error
+	form    *Form // the route that was checked
 }
 
 // failed reports whether the check could not be completed.
@@ -73,6 +74,11 @@ func (v *verdict) failed() bool { return v.source == sourceError }
 // release must be called once the rest of the chain has read it.
 func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict, release func(), err error) {
 	release = func() {}
+	defer func() {
+		if v != nil {
+			v.form = f
+		}
+	}()
 	// A blocked address needs no look at the body: it is refused even when
 	// the body could not be read or checked.
 	ipVerdict := h.app.engine.checkIP(ip)
@@ -103,6 +109,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 
 	contentType := r.Header.Get("Content-Type")
 	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
+	if f = h.formByFields(r, f, fields, err == nil || !mayBeForm(contentType)); f == nil {
+		return nil, release, nil // no route's field conditions hold
+	}
 	switch {
 	case errors.Is(err, form.ErrUnsupported):
 		return cannotCheck(failUnsupported, err), release, nil
@@ -117,7 +126,8 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		// is checked.
 		h.logger.Debug("checking the readable part of a body", zap.Error(err))
 	}
-	mapped := f.mapping.Apply(fields)
+	mapped := f.mapping.Apply(f.submission(r, fields))
+	f.watch.record(h.logger, mapped.Missing)
 	sig := h.browserSignals(r, ip, mapped)
 	if h.StripServiceFields {
 		h.stripServiceFields(r, captured, contentType)
@@ -164,6 +174,11 @@ func (h *Handler) stripServiceFields(r *http.Request, c *form.Captured, contentT
 
 // askCloud sends the submission to CleanTalk within the app's timeout.
 func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mapped, sig signals) *verdict {
+	return h.sendCheck(r, f, h.checkRequest(r, f, ip, m, sig))
+}
+
+// checkRequest is what the cloud is sent for a submission.
+func (h *Handler) checkRequest(r *http.Request, f *Form, ip netip.Addr, m form.Mapped, sig signals) *ctapi.CheckRequest {
 	req := &ctapi.CheckRequest{
 		SenderIP:       ip.String(),
 		XForwardedFor:  r.Header.Get("X-Forwarded-For"),
@@ -177,6 +192,7 @@ func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mappe
 			UserAgent:    r.UserAgent(),
 			PageURL:      requestURL(r),
 			FieldsNumber: &m.FieldsNumber,
+			SenderURL:    m.URL,
 		},
 		PostInfo: ctapi.PostInfo{
 			CommentType: f.commentType(),
@@ -185,7 +201,11 @@ func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mappe
 		AllHeaders: ctapi.AllHeaders(r.Header),
 	}
 	h.addSignals(req, sig)
+	return req
+}
 
+// sendCheck sends a check to CleanTalk within the app's timeout.
+func (h *Handler) sendCheck(r *http.Request, f *Form, req *ctapi.CheckRequest) *verdict {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.app.Timeout))
 	defer cancel()
 	start := time.Now()

@@ -1,8 +1,10 @@
 package cleantalk
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -13,6 +15,10 @@ import (
 // Form is a form route: which requests carry the submission, which CleanTalk
 // method checks it and which fields hold what.
 type Form struct {
+	// A name for the route in logs and /cleantalk/status. Default: its
+	// paths, or its position.
+	Name string `json:"name,omitempty"`
+
 	// Request paths of the form, as in Caddy's path matcher ("/contact",
 	// "/comments/*"). Empty: any path.
 	Path caddyhttp.MatchPath `json:"path,omitempty"`
@@ -21,9 +27,26 @@ type Form struct {
 	// "match" (a single matcher set).
 	MatchRaw caddy.ModuleMap `json:"match,omitempty" caddy:"namespace=http.matchers"`
 
+	// Conditions on the submitted fields, all of which must hold. They are
+	// decided once the body is read; a route without them costs no body
+	// read to rule out.
+	Fields []FieldCondition `json:"fields,omitempty"`
+
+	// The application reads query-string parameters as submitted fields
+	// too (PHP's $_REQUEST, MediaWiki, WordPress' REST API): they are
+	// mapped and checked with the body's fields, the body's value winning
+	// a name both have. Field conditions always look in the query string
+	// when the body lacks the field.
+	QueryFields bool `json:"query_fields,omitempty"`
+
 	// "message" (comments, contact forms; check_message) or "newuser"
 	// (sign-ups; check_newuser). Default: message.
 	Type string `json:"type,omitempty"`
+
+	// post_info.comment_type: what the cloud is told the submission is
+	// ("comment", "contact", "order", …). Default: contact_form_caddy for
+	// message routes, register for newuser routes.
+	CommentType string `json:"comment_type,omitempty"`
 
 	// Field names (or JSON paths such as "user.email") holding the e-mail
 	// address. Empty: detected from common names.
@@ -39,11 +62,31 @@ type Form struct {
 	// Fields holding a phone number.
 	Phone []string `json:"phone,omitempty"`
 
+	// Fields holding the sender's website (sender_info.sender_url).
+	URL []string `json:"url,omitempty"`
+
 	// Fields never sent anywhere and never used.
 	Exclude []string `json:"exclude,omitempty"`
 
-	matchers caddyhttp.MatcherSet
-	mapping  form.Mapping
+	matchers   caddyhttp.MatcherSet
+	mapping    form.Mapping
+	conditions []form.Condition
+	index      int // position in the handler's Forms
+	watch      *mappingWatch
+}
+
+// FieldCondition is a condition on a submitted field: the submission has
+// the field (looked up in the body, then in the query string, as PHP's
+// $_REQUEST reads it) and, when Values are given, its value is one of
+// them. Values compare case-insensitively, with '_' and spaces alike (as
+// MediaWiki compares titles); a value ending in '*' matches any value that
+// starts with the rest.
+type FieldCondition struct {
+	// The field's name, or a JSON path such as "data.action".
+	Name string `json:"name"`
+
+	// The values the field may have. Empty: any value.
+	Values []string `json:"values,omitempty"`
 }
 
 func (f *Form) provision(ctx caddy.Context) error {
@@ -65,12 +108,19 @@ func (f *Form) provision(ctx caddy.Context) error {
 		}
 	}
 	f.mapping = form.Mapping{
-		Email:    f.Email,
-		Nickname: f.Nickname,
-		Message:  f.Message,
-		Phone:    f.Phone,
-		Exclude:  f.Exclude,
+		Email:             f.Email,
+		Nickname:          f.Nickname,
+		Message:           f.Message,
+		Phone:             f.Phone,
+		URL:               f.URL,
+		Exclude:           f.Exclude,
+		MappedMessageOnly: f.Type == formTypeNewUser,
 	}
+	f.conditions = f.conditions[:0]
+	for _, c := range f.Fields {
+		f.conditions = append(f.conditions, form.Condition{Name: c.Name, Values: c.Values})
+	}
+	f.watch = newMappingWatch(f)
 	return nil
 }
 
@@ -79,6 +129,11 @@ func (f *Form) validate() error {
 	case formTypeMessage, formTypeNewUser:
 	default:
 		return fmt.Errorf("type must be message or newuser, not %q", f.Type)
+	}
+	for _, c := range f.Fields {
+		if c.Name == "" {
+			return errors.New("field: empty field name")
+		}
 	}
 	return f.validateFields()
 }
@@ -89,7 +144,7 @@ func (f *Form) validateFields() error {
 	for _, name := range f.Exclude {
 		excluded[name] = true
 	}
-	for what, names := range map[string][]string{"email": f.Email, "nickname": f.Nickname, "message": f.Message, "phone": f.Phone} {
+	for what, names := range map[string][]string{"email": f.Email, "nickname": f.Nickname, "message": f.Message, "phone": f.Phone, "url": f.URL} {
 		for _, name := range names {
 			switch {
 			case name == "":
@@ -109,38 +164,124 @@ func (f *Form) validateFields() error {
 // current one, so a rewrite before this handler (try_files, rewrite, uri)
 // does not hide a form. A matcher that fails returns its form with the
 // error: the submission then counts as one that could not be checked.
+//
+// A route with field conditions is returned as it is: whether they hold
+// is decided by formByFields once checkForm has read the body.
 func (h *Handler) matchForm(r *http.Request) (*Form, error) {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
 		return nil, nil
 	}
-	var asSent *http.Request // the request with the URL the client sent
-	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil && orig.URL.Path != r.URL.Path {
-		copied := *r
-		copied.URL = orig.URL
-		asSent = &copied
-	}
+	asSent := asSentRequest(r)
 	for _, f := range h.Forms {
-		if len(f.Path) > 0 && !f.Path.Match(r) && (asSent == nil || !f.Path.Match(asSent)) {
-			continue
+		if ok, err := f.matchRequest(r, asSent); ok || err != nil {
+			return f, err
 		}
-		if len(f.matchers) > 0 {
-			ok, err := f.matchers.MatchWithError(r)
-			if err != nil {
-				return f, err
-			}
-			if !ok {
-				continue
-			}
-		}
-		return f, nil
 	}
 	return nil, nil
 }
 
+// asSentRequest returns the request with the URL the client sent, or nil
+// when nothing rewrote it.
+func asSentRequest(r *http.Request) *http.Request {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil && orig.URL.Path != r.URL.Path {
+		copied := *r
+		copied.URL = orig.URL
+		return &copied
+	}
+	return nil
+}
+
+// matchRequest reports whether the request matches the route's paths and
+// matchers (not its field conditions).
+func (f *Form) matchRequest(r, asSent *http.Request) (bool, error) {
+	if len(f.Path) > 0 && !f.Path.Match(r) && (asSent == nil || !f.Path.Match(asSent)) {
+		return false, nil
+	}
+	if len(f.matchers) > 0 {
+		return f.matchers.MatchWithError(r)
+	}
+	return true, nil
+}
+
+// formByFields returns the route of a submission whose fields are known:
+// from first (matchForm's answer) on, the first route whose paths,
+// matchers and field conditions hold, or nil when none does and the
+// request is no submission of any route. When the fields are only part of
+// the body (complete is false), conditions that fail on that part might
+// hold on the rest: first is returned, so that the submission is checked,
+// or follows on_error, rather than slipping past its route.
+func (h *Handler) formByFields(r *http.Request, first *Form, body form.Fields, complete bool) *Form {
+	if len(first.conditions) == 0 {
+		return first
+	}
+	var query form.Fields
+	queried := false
+	asSent := asSentRequest(r)
+	for _, f := range h.Forms[first.index:] {
+		if f != first {
+			if ok, err := f.matchRequest(r, asSent); !ok && err == nil {
+				continue
+			}
+		}
+		holds := true
+		for _, c := range f.conditions {
+			if !queried {
+				query, queried = form.ParseQuery(r.URL.RawQuery), true
+			}
+			if !c.Holds(body, query) {
+				holds = false
+				break
+			}
+		}
+		if holds {
+			return f
+		}
+	}
+	if !complete {
+		return first
+	}
+	return nil
+}
+
+// mayBeForm reports whether an application may read a body of this
+// Content-Type as form fields: PHP reads any Content-Type that starts with
+// a form type, up to a ';', ',' or space, in any case.
+func mayBeForm(contentType string) bool {
+	ct := strings.ToLower(strings.TrimSpace(contentType))
+	if i := strings.IndexAny(ct, ";, \t"); i >= 0 {
+		ct = ct[:i]
+	}
+	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" ||
+		ct == "application/json" || strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json")
+}
+
+// submission returns what the route maps: the body's fields, with the
+// query string's when the application reads them too.
+func (f *Form) submission(r *http.Request, body form.Fields) form.Fields {
+	if !f.QueryFields || r.URL.RawQuery == "" {
+		return body
+	}
+	return form.WithQuery(body, form.ParseQuery(r.URL.RawQuery))
+}
+
+// label names the route in logs and the status.
+func (f *Form) label() string {
+	switch {
+	case f.Name != "":
+		return f.Name
+	case len(f.Path) > 0:
+		return strings.Join(f.Path, " ")
+	}
+	return fmt.Sprintf("form %d", f.index)
+}
+
 func (f *Form) commentType() string {
-	if f.Type == formTypeNewUser {
+	switch {
+	case f.CommentType != "":
+		return f.CommentType
+	case f.Type == formTypeNewUser:
 		return "register"
 	}
 	return "contact_form_caddy"

@@ -134,6 +134,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.MaxBody = defaultMaxBody
 	}
 	for i, f := range h.Forms {
+		f.index = i
 		if err := f.provision(ctx); err != nil {
 			return fmt.Errorf("form %d: %w", i, err)
 		}
@@ -141,6 +142,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Feedback != nil {
 		h.feedbackToken = caddy.NewReplacer().ReplaceKnown(h.Feedback.Token, "")
 	}
+	h.app.forms.add(h.Forms)
 	if h.RemoteCalls != "" && !h.app.KeyConfigured() {
 		h.logger.Warn("remote_calls needs an api_key to check CleanTalk's token; every remote call is refused")
 	}
@@ -216,6 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		)
 		if matchErr != nil {
 			v = failVerdict(failMatcher, matchErr)
+			v.form = f
 		} else {
 			v, release, err = h.checkForm(r, f, ip)
 		}
@@ -223,8 +226,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		if err != nil {
 			return err
 		}
-		if done, err := h.act(w, r, f, v, ip, repl); done || err != nil {
-			return err
+		if v != nil { // nil: no route's field conditions held
+			if done, err := h.act(w, r, v.form, v, ip, repl); done || err != nil {
+				return err
+			}
 		}
 	}
 	return h.serveNext(w, r, next)

@@ -95,6 +95,7 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 	fields := []zap.Field{
 		zap.String("client_ip", ip.String()),
 		zap.String("route", r.URL.Path),
+		zap.String("form", f.label()),
 		zap.String("type", f.Type),
 		zap.Strings("codes", v.codes),
 		zap.String("id", v.id),

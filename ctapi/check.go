@@ -62,6 +62,7 @@ type SenderInfo struct {
 	UserAgent    string // USER_AGENT
 	PageURL      string // page_url: the URL the form was posted to
 	FieldsNumber *int   // fields_number: number of form fields
+	SenderURL    string // sender_url: the website the sender gave
 }
 
 // PostInfo is the `post_info` object. CommentType is required when any
@@ -98,6 +99,7 @@ type senderInfoWire struct {
 	UserAgent    string `json:"USER_AGENT,omitempty"`
 	PageURL      string `json:"page_url,omitempty"`
 	FieldsNumber *int   `json:"fields_number,omitempty"`
+	SenderURL    string `json:"sender_url,omitempty"`
 }
 
 type postInfoWire struct {
@@ -241,6 +243,7 @@ func encodeSenderInfo(si SenderInfo) (string, error) {
 		UserAgent:    cleanUTF8(si.UserAgent),
 		PageURL:      cleanUTF8(si.PageURL),
 		FieldsNumber: si.FieldsNumber,
+		SenderURL:    cleanUTF8(si.SenderURL),
 	}
 	if w == (senderInfoWire{}) {
 		return "", nil

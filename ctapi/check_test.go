@@ -35,7 +35,7 @@ func fullRequest() *ctapi.CheckRequest {
 		JSOn:              ptr(0),
 		EventToken:        strings.Repeat("a1", 32),
 		EventTokenEnabled: true,
-		SenderInfo:        ctapi.SenderInfo{Referrer: "https://site.example/contact", UserAgent: "Mozilla/5.0", PageURL: "https://site.example/contact", FieldsNumber: ptr(3)},
+		SenderInfo:        ctapi.SenderInfo{Referrer: "https://site.example/contact", UserAgent: "Mozilla/5.0", PageURL: "https://site.example/contact", FieldsNumber: ptr(3), SenderURL: "https://alice.example/"},
 		PostInfo:          ctapi.PostInfo{CommentType: "contact_form", PostURL: "https://site.example/contact"},
 		AllHeaders:        ctapi.AllHeaders(h),
 	}
@@ -64,7 +64,7 @@ func TestCheckMessageSendsEveryField(t *testing.T) {
 		Phone: "+1237650009", SubmitTime: ptr(0), JSOn: ptr(0),
 		EventToken: strings.Repeat("a1", 32), EventTokenEnabled: ptr(1),
 		SenderInfo: map[string]any{"REFFERRER": "https://site.example/contact", "USER_AGENT": "Mozilla/5.0",
-			"page_url": "https://site.example/contact", "fields_number": float64(3)},
+			"page_url": "https://site.example/contact", "fields_number": float64(3), "sender_url": "https://alice.example/"},
 		PostInfo:   map[string]any{"comment_type": "contact_form", "post_url": "https://site.example/contact"},
 		AllHeaders: map[string]string{"User-Agent": "Mozilla/5.0", "Accept-Language": "en"},
 	}

@@ -23,7 +23,7 @@ func TestBuildCheckBodyGolden(t *testing.T) {
 		SubmitTime:        intp(12),
 		JSOn:              intp(1),
 		EventTokenEnabled: true,
-		SenderInfo:        SenderInfo{Referrer: "https://r.example/", FieldsNumber: intp(0)},
+		SenderInfo:        SenderInfo{Referrer: "https://r.example/", FieldsNumber: intp(0), SenderURL: "https://me.example/\xff"},
 		PostInfo:          PostInfo{CommentType: "comment"},
 		AllHeaders:        map[string]string{"Accept": "*/*", "X-Api-Key": "k", "Cookie": "c=1"},
 	}
@@ -34,7 +34,7 @@ func TestBuildCheckBodyGolden(t *testing.T) {
 	want := `{"method_name":"check_message","auth_key":"key1","agent":"agent-1","sender_ip":"198.51.100.7",` +
 		`"x_forwarded_for":"203.0.113.9",` +
 		`"sender_email":"a&b@example.org","sender_nickname":"<Al>","message":"hi","submit_time":12,"js_on":1,` +
-		`"event_token_enabled":1,"sender_info":"{\"REFFERRER\":\"https://r.example/\",\"fields_number\":0}",` +
+		`"event_token_enabled":1,"sender_info":"{\"REFFERRER\":\"https://r.example/\",\"fields_number\":0,\"sender_url\":\"https://me.example/\"}",` +
 		`"post_info":"{\"comment_type\":\"comment\"}","all_headers":"{\"Accept\":\"*/*\"}"}`
 	if string(got) != want {
 		t.Fatalf("body\n%s\nwant\n%s", got, want)

@@ -117,7 +117,7 @@ var senderInfoKeys = setOf(
 	"bot_detector_fired_form_exclusions", "bot_detector_prepared_form_exclusions", "bot_detector_frontend_data_log",
 	"submit_time_calculation_enabled", "ct_gathering_loaded",
 	"honeypot_field_value", "honeypot_field_source", "server_info",
-	"php_session", "action",
+	"php_session", "action", "sender_url",
 )
 
 // postInfoKeys are the documented post_info keys.
@@ -230,6 +230,11 @@ func decodeCheck(members map[string]json.RawMessage, body []byte) (Check, error)
 	if w.SenderInfo != "" {
 		c.SenderInfo, err = decodeInfo("sender_info", w.SenderInfo, senderInfoKeys)
 		add(err)
+		if v, ok := c.SenderInfo["sender_url"]; ok {
+			if s, isStr := v.(string); !isStr || s == "" {
+				add(errors.New("sender_info.sender_url must be a non-empty string when sent"))
+			}
+		}
 	}
 	if w.PostInfo != "" {
 		c.PostInfo, err = decodeInfo("post_info", w.PostInfo, postInfoKeys)

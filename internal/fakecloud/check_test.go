@@ -97,6 +97,7 @@ func TestCheckRejectsMalformed(t *testing.T) {
 		{"sender_info object", "", body(map[string]any{"sender_info": map[string]any{"REFFERRER": "x"}}), "mistyped"},
 		{"sender_info not an object", "", body(map[string]any{"sender_info": `["x"]`}), "sender_info"},
 		{"sender_info REFERRER", "", body(map[string]any{"sender_info": `{"REFERRER":"x"}`}), "undocumented key"},
+		{"sender_info sender_url not a string", "", body(map[string]any{"sender_info": `{"sender_url":null}`}), "sender_url"},
 		{"post_info no comment_type", "", body(map[string]any{"post_info": `{"post_url":"x"}`}), "comment_type"},
 		{"post_info bad key", "", body(map[string]any{"post_info": `{"comment_type":"c","title":"x"}`}), "undocumented key"},
 		{"all_headers cookie", "", body(map[string]any{"all_headers": `{"Cookie":"a=1"}`}), "must not leave"},

@@ -7,20 +7,33 @@ import (
 )
 
 // Mapping says which submitted fields feed CleanTalk's sender_email,
-// sender_nickname, message and phone. Names are form field names or JSON
-// paths ("user.email") and match exactly. A CleanTalk field with no names is
-// auto-detected.
+// sender_nickname, message, phone and sender_info.sender_url. Names are form
+// field names or JSON paths ("user.email") and match as PHP names them
+// (see [PHPName]). A CleanTalk field with no names is auto-detected.
 type Mapping struct {
-	Email, Nickname, Message, Phone []string
+	Email, Nickname, Message, Phone, URL []string
 	// Exclude lists fields never sent anywhere nor used for anything. A name
 	// also excludes everything under it: "card" excludes "card.number" and
 	// "card[number]".
 	Exclude []string
+	// MappedMessageOnly takes the message from Message alone: nothing is
+	// detected and no whole-form message is built. CleanTalk's plugins send
+	// no message with a sign-up (check_newuser).
+	MappedMessageOnly bool
 }
+
+// Roles of a Mapping, as Mapped.Missing names them.
+const (
+	RoleEmail    = "email"
+	RoleNickname = "nickname"
+	RoleMessage  = "message"
+	RolePhone    = "phone"
+	RoleURL      = "url"
+)
 
 // Mapped is what a submission gives CleanTalk.
 type Mapped struct {
-	Email, Nickname, Message, Phone string
+	Email, Nickname, Message, Phone, URL string
 	// EventToken is the bot-detector token (ct_bot_detector_event_token, at
 	// the top level or nested such as data[ct_bot_detector_event_token]),
 	// set only when it is exactly 64 visible ASCII characters.
@@ -30,78 +43,105 @@ type Mapped struct {
 	FieldsNumber int
 	// Used names the fields whose values were sent, in the order used.
 	Used []string
+	// Missing names the mapped roles (RoleEmail, …) none of whose fields
+	// was in the submission at all; they were detected instead.
+	Missing []string
 }
 
 // Apply maps the fields of one submission.
 //
 // Configured names win. Several nickname fields are joined with a space
-// (first_name last_name), several message fields with a newline; email and
-// phone take the value of the first name that has one (the last value when
-// that name is repeated). Without configured names a
-// CleanTalk field is detected from common field names (the last path
-// segment, case-insensitive, ignoring brackets, '-' and '_'); when no
+// (first_name last_name), several message fields with a newline; email,
+// phone and url take the value of the first name that has one (the last
+// value when that name is repeated). Without configured names a CleanTalk
+// field is detected from common field names (see detectKey); when no
 // email-named field has a value, the first field whose whole value is an
 // e-mail address is the email. When no message field is configured or
 // detected with a value, the message is every other non-empty field value
-// (not email, nickname or phone, not form plumbing) joined with newlines, as
-// the official plugins send the whole form.
+// (not email, nickname, phone or url, not form machinery) joined with
+// newlines, as the official plugins send the whole form.
+//
+// A role whose configured fields are all missing from the submission is a
+// mapping mistake (or a visitor leaving fields out): it is detected as if it
+// were not configured, so that a mistyped name cannot switch the e-mail
+// check off, and reported in Missing. A configured message is then detected
+// by name only, never built from the whole form.
 //
 // Excluded and secret fields ([IsSecretField]) are never used, even when
 // named in the mapping; service fields ([IsServiceField]) never are either.
 func (m Mapping) Apply(f Fields) Mapped {
-	a := &applier{f: f, ok: make([]bool, len(f)), claimed: make([]bool, len(f))}
+	a := &applier{f: f, ok: make([]bool, len(f)), claimed: make([]bool, len(f)),
+		keys: make([]string, len(f)), php: make([]string, len(f))}
 	for i, fl := range f {
-		a.ok[i] = !m.excluded(fl.Name) && !IsSecretField(fl.Name) && !IsServiceField(fl.Name)
+		a.php[i] = PHPName(fl.Name)
+		a.ok[i] = !m.excluded(fl.Name, a.php[i]) && !IsSecretField(fl.Name) && !IsServiceField(fl.Name)
+		a.keys[i] = detectKey(fl.Name)
 	}
 	out := Mapped{FieldsNumber: len(f), EventToken: m.eventToken(f)}
+	email := a.role(RoleEmail, m.Email, &out)
+	nickname := a.role(RoleNickname, m.Nickname, &out)
+	message := a.role(RoleMessage, m.Message, &out)
+	phone := a.role(RolePhone, m.Phone, &out)
+	url := a.role(RoleURL, m.URL, &out)
 
 	// Configured names first, so that detection never takes their fields.
-	if len(m.Email) > 0 {
-		out.Email = a.first(a.named(m.Email))
+	if email != nil {
+		out.Email = a.first(a.named(email))
 	}
-	if len(m.Nickname) > 0 {
-		out.Nickname = a.join(a.named(m.Nickname), " ")
+	if nickname != nil {
+		out.Nickname = a.join(a.named(nickname), " ")
 	}
-	if len(m.Message) > 0 {
-		out.Message = a.join(a.named(m.Message), "\n")
+	if message != nil {
+		out.Message = a.join(a.named(message), "\n")
 	}
-	if len(m.Phone) > 0 {
-		out.Phone = a.first(a.named(m.Phone))
+	if phone != nil {
+		out.Phone = a.first(a.named(phone))
+	}
+	if url != nil {
+		out.URL = a.first(a.named(url))
 	}
 
-	if len(m.Email) == 0 {
+	if email == nil {
 		out.Email = a.first(a.detect(emailNames))
 	}
-	if len(m.Nickname) == 0 {
+	if nickname == nil {
 		out.Nickname = a.detectNickname()
 	}
-	if len(m.Phone) == 0 {
+	if phone == nil {
 		out.Phone = a.first(a.detect(phoneNames))
 	}
-	haveMessage := len(m.Message) > 0
-	if !haveMessage {
-		idx := a.detect(messageNames)
-		out.Message = a.join(idx, "\n")
+	if url == nil {
+		out.URL = a.first(a.detect(urlNames))
+	}
+	haveMessage := message != nil
+	detectMessage := !m.MappedMessageOnly || len(m.Message) > 0
+	if !haveMessage && detectMessage {
+		out.Message = a.join(a.detect(messageNames), "\n")
 		haveMessage = out.Message != ""
 	}
-	if len(m.Email) == 0 && out.Email == "" {
+	if email == nil && out.Email == "" {
 		out.Email = a.emailByValue()
 	}
-	if !haveMessage {
+	if !haveMessage && len(m.Message) == 0 && !m.MappedMessageOnly {
 		out.Message = a.rest()
 	}
 	out.Used = a.used
 	return out
 }
 
-// excluded reports whether name is, or lies under, an excluded name.
-func (m Mapping) excluded(name string) bool {
+// excluded reports whether a field, by its name as sent or as PHP names it,
+// is, or lies under, an excluded name.
+func (m Mapping) excluded(name, php string) bool {
 	for _, ex := range m.Exclude {
-		if name == ex || strings.HasPrefix(name, ex+".") || strings.HasPrefix(name, ex+"[") {
+		if under(name, ex) || under(php, PHPName(ex)) {
 			return true
 		}
 	}
 	return false
+}
+
+func under(name, ex string) bool {
+	return name == ex || strings.HasPrefix(name, ex+".") || strings.HasPrefix(name, ex+"[")
 }
 
 // eventToken returns the first well-formed bot-detector token. The shape is
@@ -109,7 +149,7 @@ func (m Mapping) excluded(name string) bool {
 // client refuses to send (which would fail the whole check).
 func (m Mapping) eventToken(f Fields) string {
 	for _, fl := range f {
-		if lastSegment(fl.Name) == EventTokenField && !m.excluded(fl.Name) && ctapi.ValidEventToken(fl.Value) {
+		if lastSegment(fl.Name) == EventTokenField && !m.excluded(fl.Name, PHPName(fl.Name)) && ctapi.ValidEventToken(fl.Value) {
 			return fl.Value
 		}
 	}
@@ -119,9 +159,30 @@ func (m Mapping) eventToken(f Fields) string {
 // applier holds the state of one Apply call.
 type applier struct {
 	f       Fields
-	ok      []bool // may be used at all
-	claimed []bool // belongs to email, nickname, message or phone
+	ok      []bool   // may be used at all
+	claimed []bool   // belongs to email, nickname, message, phone or url
+	keys    []string // detection keys (detectKey)
+	php     []string // names as PHP reads them (PHPName)
 	used    []string
+}
+
+// role returns the configured names of a role when the submission has at
+// least one of them. A configured role none of whose fields is there is
+// recorded in out.Missing and returns nil, like a role not configured.
+func (a *applier) role(name string, names []string, out *Mapped) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	for _, n := range names {
+		pn := PHPName(n)
+		for i := range a.f {
+			if a.php[i] == pn {
+				return names
+			}
+		}
+	}
+	out.Missing = append(out.Missing, name)
+	return nil
 }
 
 // named returns the usable fields with the given names, in the order of the
@@ -129,8 +190,9 @@ type applier struct {
 func (a *applier) named(names []string) []int {
 	var idx []int
 	for _, n := range names {
-		for i, fl := range a.f {
-			if fl.Name == n && a.ok[i] {
+		pn := PHPName(n)
+		for i := range a.f {
+			if a.php[i] == pn && a.ok[i] {
 				idx = append(idx, i)
 				a.claimed[i] = true
 			}
@@ -139,12 +201,12 @@ func (a *applier) named(names []string) []int {
 	return idx
 }
 
-// detect returns the usable, unclaimed fields whose last segment is one of
-// names (squashed), in body order, and claims them.
+// detect returns the usable, unclaimed fields whose detection key is one of
+// names, in body order, and claims them.
 func (a *applier) detect(names map[string]bool) []int {
 	var idx []int
-	for i, fl := range a.f {
-		if a.ok[i] && !a.claimed[i] && names[squash(lastSegment(fl.Name))] {
+	for i := range a.f {
+		if a.ok[i] && !a.claimed[i] && names[a.keys[i]] {
 			idx = append(idx, i)
 			a.claimed[i] = true
 		}
@@ -163,7 +225,7 @@ func (a *applier) first(idx []int) string {
 		if strings.TrimSpace(a.f[i].Value) == "" {
 			continue
 		}
-		if chosen < 0 || a.f[i].Name == a.f[chosen].Name {
+		if chosen < 0 || a.php[i] == a.php[chosen] {
 			chosen = i
 		}
 	}
@@ -219,7 +281,7 @@ func (a *applier) emailByValue() string {
 		if !a.ok[i] {
 			continue
 		}
-		if a.claimed[i] && !nicknameNames[squash(lastSegment(fl.Name))] {
+		if a.claimed[i] && !nicknameNames[a.keys[i]] {
 			continue
 		}
 		if v := strings.TrimSpace(fl.Value); isEmail(v) {
@@ -236,7 +298,7 @@ func (a *applier) emailByValue() string {
 func (a *applier) rest() string {
 	var idx []int
 	for i, fl := range a.f {
-		if a.ok[i] && !a.claimed[i] && !isNoiseField(fl.Name) {
+		if a.ok[i] && !a.claimed[i] && !isNoiseField(fl.Name, fl.Value) {
 			idx = append(idx, i)
 		}
 	}

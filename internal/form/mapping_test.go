@@ -84,18 +84,18 @@ func TestApply(t *testing.T) {
 			f: fl("email", "a@b.io", "name", "Ann", "company", "ACME", "website", "http://spam.example",
 				"empty", "", "_wpnonce", "abc", "g-recaptcha-response", "tok", "submit", "Send",
 				"ct_bot_detector_event_token", token64, "password", "hunter2", "budget", "100"),
-			want: Mapped{Email: "a@b.io", Nickname: "Ann", Message: "ACME\nhttp://spam.example\n100", EventToken: token64,
-				Used: []string{"email", "name", "company", "website", "budget"}},
+			want: Mapped{Email: "a@b.io", Nickname: "Ann", Message: "ACME\n100", URL: "http://spam.example", EventToken: token64,
+				Used: []string{"email", "name", "website", "company", "budget"}},
 		},
 		{
 			name: "empty message field falls back to the rest",
-			f:    fl("message", " ", "website", "http://spam.example"),
-			want: Mapped{Message: "http://spam.example", Used: []string{"website"}},
+			f:    fl("message", " ", "link", "http://spam.example"),
+			want: Mapped{Message: "http://spam.example", Used: []string{"link"}},
 		},
 		{
 			name: "configured empty message does not fall back",
 			m:    Mapping{Message: []string{"body"}},
-			f:    fl("body", "", "website", "http://spam.example"),
+			f:    fl("body", "", "link", "http://spam.example"),
 			want: Mapped{},
 		},
 		{
@@ -113,8 +113,8 @@ func TestApply(t *testing.T) {
 		{
 			name: "plugin hidden fields stay out of the whole-form message",
 			f: fl("ct_checkjs", "1", "apbct_visible_fields", "x", "ct_no_cookie_hidden_field", "y",
-				"ct_caddy_js", "1", "website", "http://spam.example"),
-			want: Mapped{Message: "http://spam.example", Used: []string{"website"}},
+				"ct_caddy_js", "1", "link", "http://spam.example"),
+			want: Mapped{Message: "http://spam.example", Used: []string{"link"}},
 		},
 		{
 			name: "nickname from several whole-name fields takes the first",
@@ -205,30 +205,6 @@ func TestIsServiceField(t *testing.T) {
 	for _, n := range no {
 		if IsServiceField(n) {
 			t.Errorf("IsServiceField(%q) = true", n)
-		}
-	}
-}
-
-func TestIsSecretField(t *testing.T) {
-	yes := []string{
-		"password", "Password", "user_pass", "pass", "pass1", "pass2", "pwd", "pswd", "passwd", "new-password",
-		"confirmPassword", "userPass", "user.password", "password[new]", "pin", "pin_code", "PIN", "otp", "mfa_code",
-		"secret", "client_secret", "api_key", "apiKey", "_token", "csrf_token", "authenticity_token", "auth",
-		"card_number", "cardNumber", "cc-number", "ccnum", "credit_card[number]", "cvv", "cvc", "card_cvc", "cc-exp",
-		"iban", "account_number", "routing_number", "ssn", "social_security_number", "private_key",
-	}
-	no := []string{
-		"email", "name", "message", "passport", "compass", "bypass", "shipping", "opinion", "spinner",
-		"author", "author_name", "business_name", "footprint", "company", "phone", "comment", "subject", "pinterest_url",
-	}
-	for _, n := range yes {
-		if !IsSecretField(n) {
-			t.Errorf("IsSecretField(%q) = false", n)
-		}
-	}
-	for _, n := range no {
-		if IsSecretField(n) {
-			t.Errorf("IsSecretField(%q) = true", n)
 		}
 	}
 }

@@ -1,0 +1,284 @@
+package cleantalk
+
+import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/fakecloud"
+)
+
+// presetCase is one post to an application protected by a preset, and
+// what the cloud must get for it ("" method: nothing; the post is none of
+// the preset's routes).
+type presetCase struct {
+	name, path, ct, body string
+	method               string
+	commentType          string
+	email, nickname      string
+	message, url, phone  string
+}
+
+// runPresetCases posts each case, checks that the application gets the
+// body byte for byte, and what the cloud was sent.
+func runPresetCases(t *testing.T, e *env, cases []presetCase, secrets ...string) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.cloud.Checks())
+			status, resp, got := e.post(tt.path, tt.ct, []byte(tt.body))
+			mustReach(t, status, resp, got, []byte(tt.body))
+			checks := e.cloud.Checks()[before:]
+			if tt.method == "" {
+				if len(checks) != 0 || got.Header.Get("X-Cleantalk-Allow") != "" {
+					t.Fatalf("checked (%d) or tagged (%q)", len(checks), got.Header.Get("X-Cleantalk-Allow"))
+				}
+				return
+			}
+			if len(checks) != 1 {
+				t.Fatalf("%d checks, want 1", len(checks))
+			}
+			c := checks[0]
+			gotURL, _ := c.SenderInfo["sender_url"].(string)
+			have := fmt.Sprintf("%s %s email=%q nickname=%q message=%q url=%q phone=%q",
+				c.Method, c.PostInfo["comment_type"], c.SenderEmail, c.SenderNickname, c.Message, gotURL, c.Phone)
+			want := fmt.Sprintf("%s %s email=%q nickname=%q message=%q url=%q phone=%q",
+				tt.method, tt.commentType, tt.email, tt.nickname, tt.message, tt.url, tt.phone)
+			if have != want {
+				t.Errorf("cloud got\n%s\nwant\n%s", have, want)
+			}
+			for _, s := range secrets {
+				if bytes.Contains(c.Raw, []byte(s)) {
+					t.Errorf("%q reached the cloud", s)
+				}
+			}
+		})
+	}
+}
+
+// Bodies MediaWiki 1.39's forms post.
+const (
+	mwSignup = "wpEditToken=%2B%5C&authAction=create&force=&wpCreateaccountToken=0a1b2c3d4e5f%2B%5C" +
+		"&wpName=Alice&wpPassword=Pw-s3cret-1&retype=Pw-s3cret-1&email=alice%40example.org" +
+		"&realname=Alice+Liddell&wpCreateaccount=Create+your+account"
+	mwEdit = "wpUnicodeCheck=%E2%84%B3%F0%9D%92%B2%E2%99%A5&wpAntispam=&wikieditorUsed=yes&wpSection=" +
+		"&wpStarttime=20240101120000&wpEdittime=20240101115900&editRevId=0&wpScrolltop=" +
+		"&wpAutoSummary=d41d8cd98f00b204e9800998ecf8427e&oldid=0&parentRevId=0&format=text%2Fx-wiki" +
+		"&model=wikitext&wpTextbox1=Fresh+text%0Aon+two+lines&wpSummary=new+page&wpSave=Save+page" +
+		"&mode=&wpEditToken=%2B%5C&wpUltimateParam=1"
+)
+
+// TestPresetMediaWiki posts to every entry point of MediaWiki's sign-up
+// and edits: index.php with the title in the query or the body, in any
+// case, alias, language or through path info and short URLs, and api.php.
+// Logins, preferences and API reads are none of its routes.
+func TestPresetMediaWiki(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		preset mediawiki
+	}
+	reverse_proxy {{echo}}
+`})
+	signup := func(name, path, body string) presetCase {
+		return presetCase{name: name, path: path, ct: formCT, body: body, method: "check_newuser",
+			commentType: "register", email: "alice@example.org", nickname: "Alice"}
+	}
+	edit := func(name, path, body, message string) presetCase {
+		return presetCase{name: name, path: path, ct: formCT, body: body, method: "check_message",
+			commentType: "mediawiki_edit", message: message}
+	}
+	const apiSignup = "username=Alice&password=Pw-s3cret-1&retype=Pw-s3cret-1&email=alice%40example.org" +
+		"&realname=Alice&createreturnurl=http%3A%2F%2Fwiki.example%2F&createtoken=0a1b2c3d4e5f%2B%5C"
+	cases := []presetCase{
+		signup("sign-up, title in the query", "/index.php?title=Special:CreateAccount&returnto=Main_Page", mwSignup),
+		signup("sign-up, title in the body", "/index.php", "title=Special%3ACreateAccount&"+mwSignup),
+		signup("sign-up, lower case", "/index.php?title=Special:createaccount", mwSignup),
+		signup("sign-up, underscore", "/index.php?title=Special:Create_account", mwSignup),
+		signup("sign-up, path info", "/index.php/Special:CreateAccount", mwSignup),
+		signup("sign-up, short URL", "/wiki/Special:CreateAccount", mwSignup),
+		signup("sign-up, German alias", "/w/index.php?title=Spezial:Benutzerkonto_anlegen", mwSignup),
+		signup("sign-up, API", "/w/api.php", "action=createaccount&format=json&"+apiSignup),
+		signup("sign-up, API with the action in the query", "/w/api.php?action=createaccount&format=json", apiSignup),
+		edit("edit, action submit", "/index.php?title=Foo&action=submit", mwEdit, "Fresh text\non two lines\nnew page"),
+		edit("edit, action edit", "/index.php?title=Foo&action=edit", mwEdit, "Fresh text\non two lines\nnew page"),
+		edit("edit, path info", "/index.php/Foo?action=submit", mwEdit, "Fresh text\non two lines\nnew page"),
+		edit("edit, the text in the query string", "/index.php?title=Foo&action=submit&wpTextbox1=query+text",
+			"wpEditToken=%2B%5C&wpUltimateParam=1", "query text"),
+		edit("edit, API", "/w/api.php", "action=edit&title=Foo&text=API+text&summary=sum&token=%2B%5C&format=json", "API text\nsum"),
+		edit("edit, API appending, text in the query", "/w/api.php?action=edit&title=Foo&appendtext=more", "token=%2B%5C", "more"),
+		{name: "login", path: "/index.php?title=Special:UserLogin&returnto=Main_Page", ct: formCT,
+			body: "wpName=Alice&wpPassword=Pw-s3cret-1&wpLoginToken=abc%2B%5C&authAction=login&force=&wpLoginAttempt=Log+in"},
+		{name: "preferences", path: "/index.php?title=Special:Preferences", ct: formCT,
+			body: "wpskin=vector&wpEditToken=abc%2B%5C&title=Special%3APreferences&wpFormIdentifier=preferences"},
+		{name: "API read", path: "/w/api.php", ct: formCT, body: "action=query&meta=tokens&type=csrf&format=json"},
+		{name: "API login", path: "/w/api.php", ct: formCT, body: "action=login&lgname=Alice&lgpassword=Pw-s3cret-1&lgtoken=t"},
+	}
+	runPresetCases(t, e, cases, "Pw-s3cret-1", "0a1b2c3d4e5f")
+
+	// Spam is refused on each kind of route.
+	for _, tt := range []struct{ path, body string }{
+		{"/index.php/Special:CreateAccount", strings.Replace(mwSignup, "alice%40example.org", "stop_email%40example.com", 1)},
+		{"/index.php?title=Foo&action=edit", strings.Replace(mwEdit, "Fresh+text", "buy+stop_word", 1)},
+		{"/w/api.php?action=edit", "title=Foo&text=stop_word&token=%2B%5C"},
+	} {
+		if status, _, got := e.post(tt.path, formCT, []byte(tt.body)); status != http.StatusForbidden || got != nil {
+			t.Errorf("%s: status %d, reached the application: %v", tt.path, status, got != nil)
+		}
+	}
+}
+
+// TestPresetWordPress posts to the entry points of WordPress and its
+// form plugins that the preset covers, and to some that it must leave
+// alone.
+func TestPresetWordPress(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		preset wordpress
+	}
+	reverse_proxy {{echo}}
+`})
+	cf7, cf7CT := multipartForm(t, [][2]string{
+		{"_wpcf7", "5"}, {"_wpcf7_version", "5.7"}, {"_wpcf7_locale", "en_US"}, {"_wpcf7_unit_tag", "wpcf7-f5-p2-o1"},
+		{"_wpcf7_container_post", "2"}, {"your-name", "Gus"}, {"your-email", "gus@example.org"},
+		{"your-subject", "Hello"}, {"your-message", "I have a question."},
+	})
+	const comment = "comment=Nice+post%21&author=Bob&email=bob%40example.org&url=http%3A%2F%2Fbob.example" +
+		"&wp-comment-cookies-consent=yes&submit=Post+Comment&comment_post_ID=42&comment_parent=0"
+	const checkout = "billing_first_name=Ann&billing_last_name=Lee&billing_company=&billing_country=US" +
+		"&billing_address_1=1+Main+St&billing_city=Springfield&billing_postcode=12345&billing_phone=555-0100" +
+		"&billing_email=ann%40example.org&order_comments=Leave+it+at+the+door&payment_method=cod&terms=on" +
+		"&woocommerce-process-checkout-nonce=abc123&_wp_http_referer=%2F%3Fwc-ajax%3Dupdate_order_review"
+	const storeAPI = `{"billing_address":{"first_name":"Ann","last_name":"Lee","email":"ann@example.org","phone":"555-0100",` +
+		`"address_1":"1 Main St"},"shipping_address":{"first_name":"Ann","last_name":"Lee"},` +
+		`"customer_note":"Leave it at the door","payment_method":"cod","customer_password":"Pw-s3cret-1"}`
+	order := presetCase{method: "check_message", commentType: "order", email: "ann@example.org",
+		nickname: "Ann Lee", message: "Leave it at the door", phone: "555-0100"}
+	at := func(c presetCase, name, path, ct, body string) presetCase {
+		c.name, c.path, c.ct, c.body = name, path, ct, body
+		return c
+	}
+	commentCheck := presetCase{method: "check_message", commentType: "comment", email: "bob@example.org",
+		nickname: "Bob", message: "Nice post!", url: "http://bob.example"}
+	cf7Check := presetCase{method: "check_message", commentType: "contact_form_wordpress_cf7", email: "gus@example.org",
+		nickname: "Gus", message: "Hello\nI have a question."}
+	const restComment = `{"post":42,"author_name":"Bob","author_email":"bob@example.org","author_url":"http://bob.example","content":{"raw":"Nice post!"}}`
+	cases := []presetCase{
+		at(commentCheck, "comment", "/wp-comments-post.php", formCT, comment),
+		at(commentCheck, "comment, WordPress in a directory", "/blog/wp-comments-post.php", formCT, comment),
+		at(commentCheck, "comment, REST", "/wp-json/wp/v2/comments", "application/json", restComment),
+		at(commentCheck, "comment, REST by rest_route", "/?rest_route=/wp/v2/comments", "application/json", restComment),
+		{name: "registration", path: "/wp-login.php?action=register", ct: formCT,
+			body:   "user_login=carol&user_email=carol%40example.org&redirect_to=&wp-submit=Register",
+			method: "check_newuser", commentType: "register", email: "carol@example.org", nickname: "carol"},
+		{name: "lost password", path: "/wp-login.php?action=lostpassword", ct: formCT,
+			body:   "user_login=carol%40example.org&redirect_to=&wp-submit=Get+New+Password",
+			method: "check_message", commentType: "lost_password", email: "carol@example.org", nickname: "carol@example.org"},
+		{name: "multisite sign-up", path: "/wp-signup.php", ct: formCT,
+			body:   "stage=validate-user-signup&user_name=dave&user_email=dave%40example.org&signup_for=user&_signup_form=abc",
+			method: "check_newuser", commentType: "register", email: "dave@example.org", nickname: "dave"},
+		at(order, "checkout", "/?wc-ajax=checkout", formCT, checkout),
+		at(order, "checkout through admin-ajax", "/wp-admin/admin-ajax.php", formCT, "action=woocommerce_checkout&"+checkout),
+		at(order, "checkout without JavaScript", "/checkout/", formCT, checkout+"&woocommerce_checkout_place_order=Place+order"),
+		at(order, "checkout, Store API", "/wp-json/wc/store/v1/checkout", "application/json", storeAPI),
+		at(order, "checkout, Store API by rest_route", "/index.php?rest_route=/wc/store/v1/checkout", "application/json", storeAPI),
+		{name: "WooCommerce registration", path: "/my-account/", ct: formCT,
+			body:   "username=erin&email=erin%40example.org&password=Pw-s3cret-1&woocommerce-register-nonce=abc&_wp_http_referer=%2Fmy-account%2F&register=Register",
+			method: "check_newuser", commentType: "register", email: "erin@example.org", nickname: "erin"},
+		{name: "WooCommerce lost password", path: "/my-account/lost-password/", ct: formCT,
+			body:   "user_login=erin&wc_reset_password=true&woocommerce-lost-password-nonce=abc&_wp_http_referer=%2F",
+			method: "check_message", commentType: "lost_password", nickname: "erin"},
+		at(cf7Check, "Contact Form 7", "/wp-json/contact-form-7/v1/contact-forms/5/feedback", cf7CT, string(cf7)),
+		at(cf7Check, "Contact Form 7 by rest_route", "/?rest_route=/contact-form-7/v1/contact-forms/5/feedback", cf7CT, string(cf7)),
+		at(cf7Check, "Contact Form 7 without JavaScript", "/contact/", cf7CT, string(cf7)),
+		{name: "Elementor Pro", path: "/wp-admin/admin-ajax.php", ct: formCT,
+			body: "post_id=12&form_id=4b2c&referer_title=Contact&queried_id=12&form_fields%5Bname%5D=Hal" +
+				"&form_fields%5Bemail%5D=hal%40example.org&form_fields%5Bmessage%5D=Open+the+doors&action=elementor_pro_forms_send_form&referrer=http%3A%2F%2Fsite%2F",
+			method: "check_message", commentType: "contact_form_wordpress_elementorpro", email: "hal@example.org",
+			nickname: "Hal", message: "Open the doors"},
+		{name: "Forminator", path: "/wp-admin/admin-ajax.php", ct: formCT,
+			body: "name-1=Ida&email-1=ida%40example.org&textarea-1=Call+me&forminator_nonce=abc&_wp_http_referer=%2F" +
+				"&form_id=7&page_id=2&form_type=default&current_url=http%3A%2F%2Fsite%2F&render_id=0&action=forminator_submit_form_custom-forms",
+			method: "check_message", commentType: "contact_form_wordpress_forminator", email: "ida@example.org",
+			nickname: "Ida", message: "Call me"},
+		{name: "WPForms", path: "/contact/", ct: formCT,
+			body: "wpforms%5Bfields%5D%5B0%5D%5Bfirst%5D=Diana&wpforms%5Bfields%5D%5B0%5D%5Blast%5D=Fowley" +
+				"&wpforms%5Bfields%5D%5B1%5D=fowley%40example.org&wpforms%5Bfields%5D%5B2%5D=Hello+there" +
+				"&wpforms%5Bid%5D=123&wpforms%5Bauthor%5D=1&wpforms%5Bpost_id%5D=14&page_title=Home&page_url=http%3A%2F%2Fsite%2F" +
+				"&wpforms%5Bsubmit%5D=wpforms-submit",
+			method: "check_message", commentType: "contact_form_wordpress_wp_forms", email: "fowley@example.org",
+			nickname: "Diana Fowley", message: "Hello there"},
+		{name: "Gravity Forms", path: "/contact/", ct: formCT,
+			body: "input_1=Jo&input_2=jo%40example.org&input_3=Any+news%3F&gform_ajax=form_id%3D1&is_submit_1=1" +
+				"&gform_submit=1&gform_unique_id=&state_1=WyJbXSIsIjZhNzc0In0%3D&gform_target_page_number_1=0" +
+				"&gform_source_page_number_1=1&gform_field_values=",
+			method: "check_message", commentType: "contact_form_wordpress_gravity_forms", email: "jo@example.org",
+			message: "Jo\nAny news?"},
+		{name: "login", path: "/wp-login.php", ct: formCT,
+			body: "log=admin&pwd=Pw-s3cret-1&wp-submit=Log+In&redirect_to=%2Fwp-admin%2F&testcookie=1"},
+		{name: "heartbeat", path: "/wp-admin/admin-ajax.php", ct: formCT, body: "data%5Bwp-refresh-post-lock%5D=1&interval=60&_nonce=abc&action=heartbeat"},
+		{name: "editing a post", path: "/wp-admin/post.php", ct: formCT,
+			body: "_wpnonce=abc&action=editpost&post_ID=12&post_title=Hello&content=Body+text&save=Update"},
+		{name: "approving a comment", path: "/wp-admin/admin-ajax.php", ct: formCT,
+			body: "id=5&action=dim-comment&_ajax_nonce=abc&new=approved"},
+		{name: "replying from the dashboard", path: "/wp-admin/admin-ajax.php", ct: formCT,
+			body: "_ajax_nonce-replyto-comment=abc&action=replyto-comment&comment_ID=5&comment_post_ID=42&content=Thanks"},
+		{name: "cron", path: "/wp-cron.php?doing_wp_cron=1700000000.1234", ct: "", body: ""},
+		{name: "XML-RPC", path: "/xmlrpc.php", ct: "text/xml", body: "<?xml version=\"1.0\"?><methodCall><methodName>demo.sayHello</methodName></methodCall>"},
+	}
+	runPresetCases(t, e, cases, "Pw-s3cret-1", "abc123")
+
+	if status, _, got := e.post("/wp-comments-post.php", formCT, []byte(strings.Replace(comment, "Nice+post", "stop_word", 1))); status != http.StatusForbidden || got != nil {
+		t.Errorf("spam comment: status %d", status)
+	}
+}
+
+// TestPresetWithRoutesByHand: routes written before a preset win over
+// it, routes written after it apply where it does not.
+func TestPresetWithRoutesByHand(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /wp-comments-post.php {
+			comment_type my_comment
+			message comment author
+		}
+		preset wordpress
+		form /feedback {
+			comment_type feedback
+		}
+	}
+	reverse_proxy {{echo}}
+`})
+	e.post("/wp-comments-post.php", formCT, []byte("comment=Hi&author=Bob&comment_post_ID=1"))
+	if c := e.lastCheck(); c.PostInfo["comment_type"] != "my_comment" || c.Message != "Hi\nBob" {
+		t.Errorf("route before the preset: %v %q", c.PostInfo, c.Message)
+	}
+	e.post("/wp-login.php?action=register", formCT, []byte("user_login=carol&user_email=carol%40example.org"))
+	if c := e.lastCheck(); c.Method != "check_newuser" {
+		t.Errorf("preset route: %s", c.Method)
+	}
+	e.post("/feedback", formCT, []byte("message=Thanks"))
+	if c := e.lastCheck(); c.PostInfo["comment_type"] != "feedback" {
+		t.Errorf("route after the preset: %v", c.PostInfo)
+	}
+}
+
+// multipartForm encodes fields as multipart/form-data.
+func multipartForm(t *testing.T, fields [][2]string) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
+var _ = fakecloud.StopEmail
