@@ -203,6 +203,15 @@ func apiEdit(path string, multipart bool, edit func(url.Values)) func(*appClient
 	}
 }
 
+// restEdit creates or replaces a page through MediaWiki's REST API (JSON;
+// an anonymous session's token is "+\\"), with source as its text.
+func restEdit(method, path, source string) func(*appClient, string, string, string) appResponse {
+	return func(c *appClient, title, _, _ string) appResponse {
+		body, _ := json.Marshal(map[string]string{"title": title, "source": source, "comment": "", "token": "+\\"})
+		return c.do(method, strings.ReplaceAll(path, "$path", url.PathEscape(strings.ReplaceAll(title, " ", "_"))), "application/json", body)
+	}
+}
+
 var mwEditVariants = []mwEditVariant{
 	{"action=submit", indexEdit("/index.php?title=$title&action=submit", nil)},
 	{"action=edit", indexEdit("/index.php?title=$title&action=edit", nil)},
@@ -265,6 +274,8 @@ func TestMediaWikiPresetEdit(t *testing.T) {
 		{"api new section title", apiEdit("/api.php", false, func(f url.Values) { f.Set("section", "new"); f.Set("sectiontitle", "Cheap pills "+fakecloud.StopWord) })},
 		{"text in the query", indexEdit("/index.php?title=$title&action=submit&wpTextbox1="+url.QueryEscape("Cheap pills: "+fakecloud.StopWord), func(f url.Values) { f.Del("wpTextbox1") })},
 		{"api text in the query", apiEdit("/api.php?text="+url.QueryEscape("Cheap pills: "+fakecloud.StopWord), false, func(f url.Values) { f.Del("text") })},
+		{"REST page creation", restEdit(http.MethodPost, "/rest.php/v1/page", "Cheap pills: "+fakecloud.StopWord)},
+		{"REST page update", restEdit(http.MethodPut, "/rest.php/v1/page/$path", "Cheap pills: "+fakecloud.StopWord)},
 	} {
 		t.Run("spam "+v.name, func(t *testing.T) {
 			title := uniq("Spam page ")
