@@ -213,6 +213,7 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		strip_service_fields
 //		feedback <path> <token>
 //		remote_calls <path>
+//		trusted_cookie <name> <secret>
 //		dry_run
 //	}
 //
@@ -255,7 +256,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("preset: %v", err)
 			}
 			h.Forms = append(h.Forms, forms...)
-
+		case "trusted_cookie":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Err("trusted_cookie takes a cookie name and a secret: trusted_cookie ct_trusted {env.CLEANTALK_TRUSTED_SECRET}")
+			}
+			if !validCookieName(args[0]) {
+				return d.Errf("trusted_cookie: '%s' is not a cookie name", args[0])
+			}
+			if !strings.Contains(args[1], "{") && len(args[1]) < minTrustedSecret {
+				return d.Errf("trusted_cookie: the secret must be at least %d characters; use a placeholder such as {env.CLEANTALK_TRUSTED_SECRET}", minTrustedSecret)
+			}
+			h.TrustedCookie = &TrustedCookie{Name: args[0], Secret: args[1]}
 		case "on_spam":
 			if err := singleArg(d, &h.OnSpam); err != nil {
 				return err

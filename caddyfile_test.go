@@ -34,6 +34,7 @@ func TestAdapt(t *testing.T) {
 		t.Fatalf("no golden files: %v", err)
 	}
 	t.Setenv("CLEANTALK_FEEDBACK_TOKEN", "a-long-enough-test-token")
+	t.Setenv("CLEANTALK_TRUSTED_SECRET", "a-test-secret-of-at-least-32-characters")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			raw, err := os.ReadFile(file)
@@ -124,6 +125,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"query_fields argument", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\tquery_fields yes\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
 		{"comment_type two values", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\tcomment_type a b\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
 		{"url names a password", ":80 {\n\tcleantalk {\n\t\tform {\n\t\t\turl user_pass\n\t\t}\n\t}\n}\n", "Caddyfile:5"},
+		{"trusted_cookie short secret", ":80 {\n\tcleantalk {\n\t\ttrusted_cookie ct_trusted short\n\t}\n}\n", "at least 32 characters"},
+		{"trusted_cookie bad name", ":80 {\n\tcleantalk {\n\t\ttrusted_cookie ct;x 0123456789abcdef0123456789abcdef\n\t}\n}\n", "Caddyfile:3"},
+		{"trusted_cookie one argument", ":80 {\n\tcleantalk {\n\t\ttrusted_cookie ct_trusted\n\t}\n}\n", "Caddyfile:3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

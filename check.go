@@ -24,9 +24,10 @@ const (
 
 // Where a verdict came from.
 const (
-	sourceLocal = "local"
-	sourceCloud = "cloud"
-	sourceError = "error"
+	sourceLocal   = "local"
+	sourceCloud   = "cloud"
+	sourceError   = "error"
+	sourceTrusted = "trusted"
 )
 
 // Why a submission could not be checked.
@@ -63,7 +64,8 @@ type verdict struct {
 	source  string
 	fail    string // set when the check could not be done (source == sourceError)
 	err     error
-	form    *Form // the route that was checked
+	form    *Form  // the route that was checked
+	user    string // the trusted user, when source == sourceTrusted
 }
 
 // failed reports whether the check could not be completed.
@@ -85,9 +87,13 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	if ipVerdict != nil && !ipVerdict.allow {
 		return ipVerdict, release, nil
 	}
-	// A submission that cannot be checked follows on_error, unless allow_ip
-	// lets its sender through anyway.
+	trusted := h.trustedVerdict(r)
+	// A submission that cannot be checked follows on_error, unless the
+	// sender is trusted or allow_ip lets them through anyway.
 	cannotCheck := func(why string, err error) *verdict {
+		if trusted != nil {
+			return trusted
+		}
 		if ipVerdict != nil {
 			return ipVerdict
 		}
@@ -111,6 +117,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
 	if f = h.formByFields(r, f, fields, err == nil || !mayBeForm(contentType)); f == nil {
 		return nil, release, nil // no route's field conditions hold
+	}
+	if trusted != nil {
+		return trusted, release, nil
 	}
 	switch {
 	case errors.Is(err, form.ErrUnsupported):

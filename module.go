@@ -79,9 +79,14 @@ type Handler struct {
 	// Log what would happen but never block anything.
 	DryRun bool `json:"dry_run,omitempty"`
 
+	// A cookie with which the application marks its trusted users, whose
+	// submissions are not checked.
+	TrustedCookie *TrustedCookie `json:"trusted_cookie,omitempty"`
+
 	app           *App
 	logger        *zap.Logger
 	feedbackToken string
+	trustedKey    []byte
 }
 
 // FeedbackRoute is where an application reports verdicts: a POST of
@@ -142,6 +147,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Feedback != nil {
 		h.feedbackToken = caddy.NewReplacer().ReplaceKnown(h.Feedback.Token, "")
 	}
+	h.provisionTrusted()
 	h.app.forms.add(h.Forms)
 	if h.RemoteCalls != "" && !h.app.KeyConfigured() {
 		h.logger.Warn("remote_calls needs an api_key to check CleanTalk's token; every remote call is refused")
@@ -188,7 +194,7 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("cleantalk: form %d: %w", i, err)
 		}
 	}
-	return nil
+	return h.validateTrusted()
 }
 
 // ServeHTTP runs the firewall and, on form routes, the spam check, then

@@ -115,6 +115,8 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 		h.logger.Info("submission refused", append(fields, zap.String("action", h.OnSpam))...)
 	case v.failed():
 		h.logger.Warn("submission not checked, passed on", fields...)
+	case v.source == sourceTrusted:
+		h.logTrusted(fields, v)
 	default:
 		h.logger.Debug("submission allowed", fields...)
 	}
