@@ -180,11 +180,11 @@ func indexEdit(path string, edit func(url.Values)) func(*appClient, string, stri
 		if edit != nil {
 			edit(form)
 		}
-		path = strings.NewReplacer("$title", url.QueryEscape(title), "$path", url.PathEscape(strings.ReplaceAll(title, " ", "_"))).Replace(path)
-		if !strings.Contains(path, "title=") && !strings.HasPrefix(path, "/index.php/") {
+		to := strings.NewReplacer("$title", url.QueryEscape(title), "$path", url.PathEscape(strings.ReplaceAll(title, " ", "_"))).Replace(path)
+		if !strings.Contains(to, "title=") && !strings.HasPrefix(to, "/index.php/") {
 			form.Set("title", title)
 		}
-		return c.postForm(path, form)
+		return c.postForm(to, form)
 	}
 }
 
@@ -343,10 +343,10 @@ func TestMediaWikiPresetTrustedCookie(t *testing.T) {
 		t.Run("sysop "+v.name, func(t *testing.T) {
 			title, text := uniq("Sysop page "), "Warning about "+fakecloud.StopWord+" spam"
 			n := len(cloud.Checks())
-			v.send(c, title, text, "")
+			r := v.send(c, title, text, "")
 			noCheck(t, cloud, n, "the trusted sysop's edit")
-			if got, _ := a.mwPageText(t, title); got != text {
-				t.Errorf("the sysop's page holds %q", got)
+			if got, ok := a.mwPageText(t, title); got != text {
+				t.Errorf("the sysop's page holds %q (exists %v): %d %s\n%s", got, ok, r.status, r.header.Get("Location"), mwError(r.body))
 			}
 		})
 	}
@@ -370,4 +370,15 @@ func TestMediaWikiPresetTrustedCookie(t *testing.T) {
 		})
 	}
 	notSent(t, cloud, cookie, a.secret, a.mw.AdminPassword)
+}
+
+// mwError picks MediaWiki's error box out of a page, for reports.
+func mwError(page string) string {
+	if m := regexp.MustCompile(`(?s)<div class="(?:errorbox|mw-message-box-error|error)[^"]*"[^>]*>(.*?)</div>`).FindStringSubmatch(page); m != nil {
+		return m[1]
+	}
+	if len(page) > 600 {
+		return page[:600]
+	}
+	return page
 }
