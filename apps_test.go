@@ -413,9 +413,18 @@ func notSent(t *testing.T, cloud *fakecloud.Server, values ...string) {
 				continue
 			}
 			enc, _ := json.Marshal(v)
-			if strings.Contains(raw, v) || strings.Contains(raw, strings.Trim(string(enc), `"`)) ||
-				strings.Contains(c.Message, v) || strings.Contains(fmt.Sprint(c.SenderInfo, c.PostInfo, c.AllHeaders), v) {
-				t.Errorf("the value %q reached the cloud (%s to %s; message %q)", v, c.Method, c.PageURL, c.Message)
+			where := ""
+			for name, s := range map[string]string{"message": c.Message, "sender_info": fmt.Sprint(c.SenderInfo),
+				"post_info": fmt.Sprint(c.PostInfo), "all_headers": fmt.Sprint(c.AllHeaders)} {
+				if strings.Contains(s, v) {
+					where += " " + name
+				}
+			}
+			if where != "" || strings.Contains(raw, v) || strings.Contains(raw, strings.Trim(string(enc), `"`)) {
+				if where == "" {
+					where = " the request"
+				}
+				t.Errorf("the value %q reached the cloud in%s (%s; message %q)", v, where, c.Method, c.Message)
 			}
 		}
 	}
