@@ -73,14 +73,7 @@ func (a *appsRun) mwUser(t *testing.T, sysop bool) (name, id, password string) {
 // mwUserID returns the id of a user ("" if there is none).
 func (a *appsRun) mwUserID(t *testing.T, name string) string {
 	t.Helper()
-	rows, err := a.mw.Query("SELECT user_id FROM user WHERE user_name = ?", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) == 0 {
-		return ""
-	}
-	return rows[0].Get("user_id")
+	return firstValue(t, a.mw.Query, "SELECT user_id FROM user WHERE user_name = ?", name)
 }
 
 // mwCreateAccount creates an account through the form of Special:CreateAccount.

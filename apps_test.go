@@ -136,6 +136,24 @@ func stopApps() {
 	}
 }
 
+// firstValue runs a query of one column and returns its first value, ""
+// when there is none.
+func firstValue(t *testing.T, query func(string, ...any) ([]apptest.Row, error), sql string, args ...any) string {
+	t.Helper()
+	rows, err := query(sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		for _, v := range r {
+			if v != nil {
+				return *v
+			}
+		}
+	}
+	return ""
+}
+
 // phpLog is what PHP logged so far (warnings, fatal errors), for failing
 // tests' reports.
 func (a *appsRun) phpLog() string { return apptest.Tail(a.fpm.ErrorLog, 30) }

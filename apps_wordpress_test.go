@@ -123,14 +123,7 @@ echo $id;`, login, password, login, role))
 // wpUserID returns the id of the user with the login name ("" if none).
 func (a *appsRun) wpUserID(t *testing.T, login string) string {
 	t.Helper()
-	rows, err := a.wp.Query("SELECT ID FROM wp_users WHERE user_login = ?", login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) == 0 {
-		return ""
-	}
-	return rows[0].Get("ID")
+	return firstValue(t, a.wp.Query, "SELECT ID FROM wp_users WHERE user_login = ?", login)
 }
 
 // wpLogout logs out through the link of the admin bar (its nonce included).
