@@ -126,7 +126,8 @@ func TestWordPressPresetCommentsOfUsers(t *testing.T) {
 	wpLogin(c, login, password)
 	nonce := restNonce(c)
 
-	for _, path := range []string{"/wp-json/wp/v2/comments", "/?rest_route=/wp/v2/comments"} {
+	for _, path := range []string{"/wp-json/wp/v2/comments", "/?rest_route=/wp/v2/comments",
+		"/wp-json/wp/v2/comments/", "/?rest_route=/WP/V2/Comments", "/index.php/wp-json/wp/v2/comments", "/index.php?rest_route=/wp/v2/comments"} {
 		t.Run("REST "+path, func(t *testing.T) {
 			text := uniq("REST spam ") + " " + fakecloud.StopWord
 			body, _ := json.Marshal(map[string]any{"post": 1, "content": text})
@@ -136,6 +137,15 @@ func TestWordPressPresetCommentsOfUsers(t *testing.T) {
 			}
 		})
 	}
+	// WordPress takes rest_route from the body as well, and the REST
+	// parameters from a form body.
+	t.Run("REST rest_route in the body", func(t *testing.T) {
+		text := uniq("REST spam ") + " " + fakecloud.StopWord
+		r := c.postForm("/", url.Values{"rest_route": {"/wp/v2/comments"}, "post": {"1"}, "content": {text}}, "X-WP-Nonce", nonce)
+		if a.wpCommentsContaining(t, text) != 0 {
+			t.Errorf("POST / with rest_route in the body: %d, and the spam comment was stored", r.status)
+		}
+	})
 	t.Run("XML-RPC", func(t *testing.T) {
 		text := uniq("XML-RPC spam ") + " " + fakecloud.StopWord
 		body := fmt.Sprintf(`<?xml version="1.0"?><methodCall><methodName>wp.newComment</methodName><params>
