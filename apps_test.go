@@ -164,6 +164,8 @@ type appProtection struct {
 	mediawiki string
 	// extraEnv are more php_fastcgi env lines for both applications.
 	extraEnv string
+	// noSecret leaves CLEANTALK_TRUSTED_SECRET out of their environment.
+	noSecret bool
 }
 
 // startAppSites runs a Caddy in front of both applications, with the given
@@ -172,7 +174,10 @@ type appProtection struct {
 func (a *appsRun) startAppSites(t *testing.T, p appProtection) *fakecloud.Server {
 	t.Helper()
 	cloud := fakecloud.New(t, fakecloud.WithKey(testKey))
-	env := fmt.Sprintf("env CLEANTALK_TRUSTED_SECRET %s\n\t\t%s", a.secret, p.extraEnv)
+	env := p.extraEnv
+	if !p.noSecret {
+		env = "env CLEANTALK_TRUSTED_SECRET " + a.secret + "\n\t\t" + env
+	}
 	mwSite := func(addr, protection string) string {
 		return fmt.Sprintf(`%s {
 	root * %s
