@@ -3,7 +3,6 @@ package cleantalk
 import (
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 )
@@ -161,49 +160,5 @@ func TestMediaWikiTrustedCookieIntegration(t *testing.T) {
 		mwLogin(c, name, password)
 		c.setCookie(trustedCookieName, id+".9999999999.00")
 		checkCleared(t, c.get("/index.php?title=Main_Page"))
-	})
-}
-
-// Both integrations take the cookie's name from CLEANTALK_TRUSTED_COOKIE,
-// and set nothing, saying why, without a secret.
-func TestTrustedCookieSettings(t *testing.T) {
-	a := needApps(t)
-	login := map[string]func(*testing.T) appResponse{
-		"WordPress": func(t *testing.T) appResponse {
-			return wpLogin(newAppClient(t, wordpressURL), a.wp.AdminUser, a.wp.AdminPassword)
-		},
-		"MediaWiki": func(t *testing.T) appResponse {
-			return mwLogin(newAppClient(t, mediawikiURL), a.mw.AdminUser, a.mw.AdminPassword)
-		},
-	}
-	ids := map[string]func(*testing.T) string{
-		"WordPress": func(t *testing.T) string { return a.wpUserID(t, a.wp.AdminUser) },
-		"MediaWiki": func(t *testing.T) string { return a.mwUserID(t, a.mw.AdminUser) },
-	}
-	t.Run("cookie name", func(t *testing.T) {
-		a.startAppSites(t, appProtection{extraEnv: "env CLEANTALK_TRUSTED_COOKIE site_trust"})
-		for app, login := range login {
-			r := login(t)
-			if ck, ok := setCookieHeader(r.header, "site_trust"); !ok || !strings.HasPrefix(ck.Value, ids[app](t)+".") {
-				t.Errorf("%s: no site_trust cookie: %q", app, r.header.Values("Set-Cookie"))
-			}
-			if _, ok := setCookieHeader(r.header, trustedCookieName); ok {
-				t.Errorf("%s set %s as well", app, trustedCookieName)
-			}
-		}
-	})
-	t.Run("no secret", func(t *testing.T) {
-		a.startAppSites(t, appProtection{noSecret: true})
-		for app, login := range login {
-			if ck, ok := setCookieHeader(login(t).header, trustedCookieName); ok && ck.Value != "" {
-				t.Errorf("%s set %q without a secret", app, ck.Raw)
-			}
-		}
-		log, _ := os.ReadFile(a.fpm.ErrorLog)
-		for _, who := range []string{"cleantalk-trusted: CLEANTALK_TRUSTED_SECRET is not set", "CleanTalkTrusted: CLEANTALK_TRUSTED_SECRET is not set"} {
-			if !strings.Contains(string(log), who) {
-				t.Errorf("PHP's log does not say %q:\n%s", who, a.phpLog())
-			}
-		}
 	})
 }

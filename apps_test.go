@@ -1,21 +1,12 @@
 package cleantalk
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -244,148 +235,6 @@ func (a *appsRun) startAppSites(t *testing.T, p appProtection) *fakecloud.Server
 	return cloud
 }
 
-// appClient is a visitor of one site: a cookie jar, no redirects followed.
-type appClient struct {
-	t    *testing.T
-	base string
-	jar  *cookiejar.Jar
-	http *http.Client
-}
-
-func newAppClient(t *testing.T, base string) *appClient {
-	jar, _ := cookiejar.New(nil)
-	return &appClient{t: t, base: base, jar: jar, http: &http.Client{
-		Jar: jar, Timeout: 60 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-// appResponse is a response read whole.
-type appResponse struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (c *appClient) do(method, path, contentType string, body []byte, header ...string) appResponse {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) caddy-cleantalk tests")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Add(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return appResponse{status: resp.StatusCode, header: resp.Header, body: string(b)}
-}
-
-func (c *appClient) get(path string) appResponse {
-	c.t.Helper()
-	return c.do(http.MethodGet, path, "", nil)
-}
-
-func (c *appClient) postForm(path string, form url.Values, header ...string) appResponse {
-	c.t.Helper()
-	return c.do(http.MethodPost, path, "application/x-www-form-urlencoded", []byte(form.Encode()), header...)
-}
-
-// cookie returns the value of a cookie the client holds for its site.
-func (c *appClient) cookie(name string) (string, bool) {
-	u, _ := url.Parse(c.base)
-	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == name {
-			return ck.Value, true
-		}
-	}
-	return "", false
-}
-
-// setCookie puts a cookie into the client's jar.
-func (c *appClient) setCookie(name, value string) {
-	u, _ := url.Parse(c.base)
-	c.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-}
-
-// setCookieHeader returns the Set-Cookie line of a response for a cookie.
-func setCookieHeader(h http.Header, name string) (*http.Cookie, bool) {
-	for _, line := range h.Values("Set-Cookie") {
-		if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == name {
-			return ck, true
-		}
-	}
-	return nil, false
-}
-
-// checkTrustedCookie asserts that a response set the trusted cookie for
-// the user, as the integrations document it, and returns its value.
-func (a *appsRun) checkTrustedCookie(t *testing.T, r appResponse, userID string) string {
-	t.Helper()
-	var last *http.Cookie
-	for _, line := range r.header.Values("Set-Cookie") {
-		if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == trustedCookieName {
-			last = ck // the last one counts, as in a browser
-		}
-	}
-	if last == nil || last.Value == "" {
-		t.Fatalf("no %s cookie set at login; Set-Cookie: %q", trustedCookieName, r.header.Values("Set-Cookie"))
-	}
-	if !last.HttpOnly || last.SameSite != http.SameSiteLaxMode || last.Path != "/" || last.Secure {
-		t.Errorf("cookie attributes: %q; want HttpOnly, SameSite=Lax, Path=/, not Secure over http", last.Raw)
-	}
-	parts := strings.Split(last.Value, ".")
-	if len(parts) != 3 || parts[0] != userID {
-		t.Fatalf("cookie %q is not <user id %s>.<expiry>.<mac>", last.Value, userID)
-	}
-	expiry, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || expiry < time.Now().Add(time.Hour).Unix() || expiry > time.Now().Add(400*24*time.Hour).Unix() {
-		t.Errorf("cookie expiry %q is not a plausible Unix time in the future", parts[1])
-	}
-	if want := hmacHex(a.secret, parts[0]+"."+parts[1]); parts[2] != want {
-		t.Errorf("cookie MAC %s, want HMAC-SHA256(secret, %q) = %s", parts[2], parts[0]+"."+parts[1], want)
-	}
-	return last.Value
-}
-
-func hmacHex(secret, payload string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(payload))
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// checkCleared asserts that a response deleted the trusted cookie.
-func checkCleared(t *testing.T, r appResponse) {
-	t.Helper()
-	ck, ok := setCookieHeader(r.header, trustedCookieName)
-	if !ok || ck.Value != "" && ck.MaxAge >= 0 && (ck.Expires.IsZero() || ck.Expires.After(time.Now())) {
-		t.Errorf("the %s cookie was not cleared; Set-Cookie: %q", trustedCookieName, r.header.Values("Set-Cookie"))
-	}
-}
-
-// forge returns the cookie with its MAC altered.
-func forge(cookie string) string {
-	i := strings.LastIndexByte(cookie, '.')
-	mac := []byte(cookie[i+1:])
-	if mac[0] == '0' {
-		mac[0] = '1'
-	} else {
-		mac[0] = '0'
-	}
-	return cookie[:i+1] + string(mac)
-}
-
 // newChecks returns the checks the cloud received after the first n.
 func newChecks(cloud *fakecloud.Server, n int) []fakecloud.Check {
 	checks := cloud.Checks()
@@ -451,53 +300,6 @@ func notSent(t *testing.T, cloud *fakecloud.Server, values ...string) {
 			}
 		}
 	}
-}
-
-// formInputs returns the names and values of the inputs of an HTML page
-// (the last of a name wins, as PHP reads a form).
-func formInputs(page string) url.Values {
-	v := url.Values{}
-	for _, tag := range inputTag.FindAllString(page, -1) {
-		attrs := map[string]string{}
-		for _, m := range inputAttr.FindAllStringSubmatch(tag, -1) {
-			attrs[strings.ToLower(m[1])] = htmlUnescape(m[2] + m[3])
-		}
-		_, checked := attrs["checked"]
-		switch strings.ToLower(attrs["type"]) {
-		case "submit", "button", "image", "reset", "file":
-			continue // sent only when clicked, or not text
-		case "checkbox", "radio":
-			if !checked {
-				continue
-			}
-			if _, ok := attrs["value"]; !ok {
-				attrs["value"] = "on"
-			}
-		}
-		if attrs["name"] != "" {
-			v.Set(attrs["name"], attrs["value"])
-		}
-	}
-	return v
-}
-
-var (
-	inputTag  = regexp.MustCompile(`(?is)<input\b[^>]*>`)
-	inputAttr = regexp.MustCompile(`(?is)\s([a-z-]+)(?:=(?:"([^"]*)"|'([^']*)'))?`)
-)
-
-// inputValue finds the value of a named input in an HTML page.
-func inputValue(t *testing.T, page, name string) string {
-	t.Helper()
-	v := formInputs(page)
-	if _, ok := v[name]; !ok {
-		t.Fatalf("no input %q in the page: %.500s", name, page)
-	}
-	return v.Get(name)
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#038;", "&", "&quot;", `"`, "&#039;", "'", "&#39;", "'", "&lt;", "<", "&gt;", ">", "&#43;", "+").Replace(s)
 }
 
 // uniq makes a value unique to this moment of the run.

@@ -344,8 +344,3 @@ func TestWordPressPresetTrustedCookie(t *testing.T) {
 	}
 	notSent(t, cloud, cookie, a.secret)
 }
-
-// signTrusted makes a trusted cookie value with the run's secret.
-func (a *appsRun) signTrusted(userID, expiry string) string {
-	return userID + "." + expiry + "." + hmacHex(a.secret, userID+"."+expiry)
-}
