@@ -70,7 +70,7 @@ func TestNameWords(t *testing.T) {
 		"été_Passé":                   "été passé",
 	}
 	for in, want := range tests {
-		if got := strings.Join(nameWords(in), " "); got != want {
+		if got := strings.Join(nameWords(nil, in), " "); got != want {
 			t.Errorf("nameWords(%q) = %q, want %q", in, got, want)
 		}
 	}
