@@ -187,7 +187,8 @@ func wordpressPreset() []*Form {
 
 // mediawikiPreset covers MediaWiki 1.39's sign-ups and page edits through
 // index.php, whatever the title's spelling, alias or language, path info
-// or short URL, and through api.php (action=createaccount, action=edit).
+// or short URL, through api.php (action=createaccount, action=edit) and
+// through rest.php (/v1/page).
 // MediaWiki reads every parameter from the body or the query string, the
 // body winning; so do these routes.
 func mediawikiPreset() []*Form {
@@ -206,6 +207,13 @@ func mediawikiPreset() []*Form {
 			Name: "mediawiki edit (API)", Path: paths("*/api.php*"), Fields: fields(field("action", "edit")),
 			QueryFields: true, Type: formTypeMessage, CommentType: "mediawiki_edit",
 			Message: names("text", "appendtext", "prependtext", "sectiontitle", "summary"), Exclude: secrets,
+		},
+		{
+			// The REST API's page creation (POST /v1/page) and update
+			// (PUT /v1/page/{title}): JSON source and comment.
+			Name: "mediawiki edit (REST)", Path: paths("*/rest.php/v1/page*"),
+			Type: formTypeMessage, CommentType: "mediawiki_edit",
+			Message: names("source", "comment"), Exclude: secrets,
 		},
 		{
 			// EditPage saves nothing without wpTextbox1 (it only previews),

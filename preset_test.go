@@ -109,6 +109,9 @@ func TestPresetMediaWiki(t *testing.T) {
 			"wpEditToken=%2B%5C&wpUltimateParam=1", "query text"),
 		edit("edit, API", "/w/api.php", "action=edit&title=Foo&text=API+text&summary=sum&token=%2B%5C&format=json", "API text\nsum"),
 		edit("edit, API appending, text in the query", "/w/api.php?action=edit&title=Foo&appendtext=more", "token=%2B%5C", "more"),
+		{name: "page creation, REST", path: "/w/rest.php/v1/page", ct: "application/json",
+			body:   `{"source":"REST text","title":"Foo","comment":"created","content_model":"wikitext","token":"+\\"}`,
+			method: "check_message", commentType: "mediawiki_edit", message: "REST text\ncreated"},
 		{name: "login", path: "/index.php?title=Special:UserLogin&returnto=Main_Page", ct: formCT,
 			body: "wpName=Alice&wpPassword=Pw-s3cret-1&wpLoginToken=abc%2B%5C&authAction=login&force=&wpLoginAttempt=Log+in"},
 		{name: "preferences", path: "/index.php?title=Special:Preferences", ct: formCT,
@@ -117,6 +120,13 @@ func TestPresetMediaWiki(t *testing.T) {
 		{name: "API login", path: "/w/api.php", ct: formCT, body: "action=login&lgname=Alice&lgpassword=Pw-s3cret-1&lgtoken=t"},
 	}
 	runPresetCases(t, e, cases, "Pw-s3cret-1", "0a1b2c3d4e5f")
+
+	// A page update through the REST API is a PUT.
+	update := []byte(`{"source":"updated stop_word text","comment":"fix","latest":{"id":7}}`)
+	resp := e.request(http.MethodPut, "/w/rest.php/v1/page/Foo", "application/json", bytes.NewReader(update))
+	if status, _, got := readResponse(t, resp); status != http.StatusForbidden || got != nil {
+		t.Errorf("REST update with spam: status %d", status)
+	}
 
 	// Spam is refused on each kind of route.
 	for _, tt := range []struct{ path, body string }{

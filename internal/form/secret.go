@@ -1,6 +1,7 @@
 package form
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -69,13 +70,15 @@ var (
 // Service fields that contain "token" are secret too; the event token is
 // read separately.
 func IsSecretField(name string) bool {
-	sq := squashAll(name)
+	var buf [64]byte
+	sq := squashAll(buf[:0], name)
 	for _, stem := range secretStems {
-		if strings.Contains(sq, stem) {
+		if bytes.Contains(sq, []byte(stem)) {
 			return true
 		}
 	}
-	ws := nameWords(name)
+	var wbuf [8]string
+	ws := nameWords(wbuf[:0], name)
 	for _, w := range ws {
 		switch {
 		case secretWord(w, 0):
@@ -117,31 +120,34 @@ func anyOf(ws []string, s map[string]bool) bool {
 	return false
 }
 
-// squashAll lowercases name and keeps only its letters and digits, so
-// that "Card[Number]", "card-number" and "cardNumber" compare alike.
-func squashAll(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
+// squashAll appends name to dst lowercased, keeping only its letters and
+// digits, so that "Card[Number]", "card-number" and "cardNumber" compare
+// alike.
+func squashAll(dst []byte, name string) []byte {
 	for _, r := range name {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
+		switch {
+		case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+			dst = append(dst, byte(r))
+		case 'A' <= r && r <= 'Z':
+			dst = append(dst, byte(r)+'a'-'A')
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
 		}
 	}
-	return b.String()
+	return dst
 }
 
-// nameWords splits a whole field name into lowercased words: at anything
-// that is not a letter or digit (separators, brackets, dots), at camelCase
-// steps ("newPassword", "OTPCode"), and between letters and digits
-// ("pass2", "2fa"). Words of digits only are dropped.
-func nameWords(name string) []string {
-	var out []string
+// nameWords appends to dst the lowercased words of a whole field name:
+// split at anything that is not a letter or digit (separators, brackets,
+// dots), at camelCase steps ("newPassword", "OTPCode"), and between
+// letters and digits ("pass2", "2fa"). Words of digits only are dropped.
+func nameWords(dst []string, name string) []string {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
 			w := name[start:end]
 			if strings.TrimLeft(w, "0123456789") != "" {
-				out = append(out, strings.ToLower(w))
+				dst = append(dst, strings.ToLower(w))
 			}
 			start = -1
 		}
@@ -172,5 +178,5 @@ func nameWords(name string) []string {
 		prev = r
 	}
 	flush(len(name))
-	return out
+	return dst
 }

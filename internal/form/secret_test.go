@@ -3,7 +3,8 @@ package form
 import (
 	"strings"
 	"testing"
-	"unicode"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/form/formtest"
 )
 
 // secretNames are names of secret fields used by common stacks: passwords
@@ -69,82 +70,23 @@ func TestNameWords(t *testing.T) {
 		"été_Passé":                   "été passé",
 	}
 	for in, want := range tests {
-		if got := strings.Join(nameWords(in), " "); got != want {
+		if got := strings.Join(nameWords(nil, in), " "); got != want {
 			t.Errorf("nameWords(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
 
-// Tokens from which FuzzSecretFieldNames builds names. A secret stem
-// wrapped in any qualifiers, separators, case and digits is a secret; an
-// ordinary stem so wrapped is not.
-var (
-	fuzzSecretStems = []string{
-		"password", "passwd", "pass", "pwd", "pw", "passphrase", "passcode", "pin", "otp", "totp", "mfa", "2fa",
-		"cvv", "cvc", "iban", "card number", "cc number", "secret", "token", "api key", "nonce", "retype",
-		"confirm", "repeat", "one time code", "verification code", "sms code", "ssn",
-	}
-	fuzzQualifiers = []string{"", "new", "old", "current", "confirm", "repeat", "again", "user", "my", "wp", "1", "2", "re"}
-	fuzzOrdinary   = []string{"email", "name", "message", "passport", "shipping", "author", "company", "options", "subject", "zip code"}
-)
-
-// fuzzName builds a field name from words with a style picked by style:
-// snake, kebab, camel, concatenated lowercase, upper, or bracketed.
-func fuzzName(words []string, style byte, nest byte) string {
-	var parts []string
-	for _, w := range words {
-		parts = append(parts, strings.Fields(w)...)
-	}
-	var name string
-	switch style % 6 {
-	case 0:
-		name = strings.Join(parts, "_")
-	case 1:
-		name = strings.Join(parts, "-")
-	case 2:
-		for i, p := range parts {
-			if i > 0 && p != "" {
-				r := []rune(p)
-				r[0] = unicode.ToUpper(r[0])
-				p = string(r)
-			}
-			name += p
-		}
-	case 3:
-		name = strings.Join(parts, "")
-	case 4:
-		name = strings.ToUpper(strings.Join(parts, "_"))
-	default:
-		name = strings.Join(parts, ".")
-	}
-	switch nest % 3 {
-	case 1:
-		name = "data[" + name + "]"
-	case 2:
-		name = "form.fields." + name
-	}
-	return name
-}
-
 // FuzzSecretFieldNames builds field names from secret stems and
-// qualifiers and checks that each is secret and that its value never
-// reaches what Apply returns, mapped or not; names built from ordinary
-// stems are not secret. (The handler's fuzzer of the same kind checks the
-// wire.)
+// qualifiers (see formtest) and checks that each is secret and that its
+// value never reaches what Apply returns, mapped or not; names built from
+// ordinary stems are not secret. (The handler's fuzzer of the same kind
+// checks what reaches the cloud.)
 func FuzzSecretFieldNames(f *testing.F) {
 	f.Add(uint8(0), uint8(0), uint8(0), uint8(0), uint8(0), uint8(0))
 	f.Add(uint8(3), uint8(2), uint8(7), uint8(3), uint8(1), uint8(1))
 	f.Add(uint8(21), uint8(12), uint8(0), uint8(2), uint8(2), uint8(0))
 	f.Fuzz(func(t *testing.T, stem, pre, post, style, nest, mapped uint8) {
-		words := []string{
-			fuzzQualifiers[int(pre)%len(fuzzQualifiers)],
-			fuzzSecretStems[int(stem)%len(fuzzSecretStems)],
-			fuzzQualifiers[int(post)%len(fuzzQualifiers)],
-		}
-		name := fuzzName(words, style, nest)
-		if strings.Trim(name, "_-.[]") == "" {
-			return
-		}
+		name := formtest.SecretName(int(stem), int(pre), int(post), int(style), int(nest))
 		if !IsSecretField(name) {
 			t.Fatalf("IsSecretField(%q) = false", name)
 		}
@@ -163,30 +105,22 @@ func FuzzSecretFieldNames(f *testing.F) {
 				t.Fatalf("the value of %q was used: %+v", name, got)
 			}
 		}
-
-		ordinary := fuzzName([]string{fuzzQualifiers[int(pre)%len(fuzzQualifiers)], fuzzOrdinary[int(stem)%len(fuzzOrdinary)]}, style, nest)
-		if IsSecretField(ordinary) && !anySecretQualifier(fuzzQualifiers[int(pre)%len(fuzzQualifiers)]) {
+		if ordinary, must := formtest.OrdinaryName(int(stem), int(pre), int(style)); must && IsSecretField(ordinary) {
 			t.Fatalf("IsSecretField(%q) = true", ordinary)
 		}
 	})
-}
-
-// anySecretQualifier reports whether a qualifier makes any name secret on
-// its own: confirmation words do.
-func anySecretQualifier(q string) bool {
-	return q == "confirm" || q == "repeat" || q == "again"
 }
 
 // TestSecretNamesFromTokens builds every name FuzzSecretFieldNames can
 // build and checks each.
 func TestSecretNamesFromTokens(t *testing.T) {
 	n := 0
-	for _, stem := range fuzzSecretStems {
-		for _, pre := range fuzzQualifiers {
-			for _, post := range fuzzQualifiers {
-				for style := byte(0); style < 6; style++ {
-					for nest := byte(0); nest < 3; nest++ {
-						name := fuzzName([]string{pre, stem, post}, style, nest)
+	for stem := range formtest.SecretStems {
+		for pre := range formtest.Qualifiers {
+			for post := range formtest.Qualifiers {
+				for style := range formtest.Styles {
+					for nest := range formtest.Nests {
+						name := formtest.SecretName(stem, pre, post, style, nest)
 						n++
 						if !IsSecretField(name) {
 							t.Fatalf("IsSecretField(%q) = false", name)
@@ -196,13 +130,10 @@ func TestSecretNamesFromTokens(t *testing.T) {
 			}
 		}
 	}
-	for _, stem := range fuzzOrdinary {
-		for _, pre := range fuzzQualifiers {
-			if anySecretQualifier(pre) {
-				continue
-			}
-			for style := byte(0); style < 6; style++ {
-				if name := fuzzName([]string{pre, stem}, style, 0); IsSecretField(name) {
+	for stem := range formtest.OrdinaryStems {
+		for pre := range formtest.Qualifiers {
+			for style := range formtest.Styles {
+				if name, must := formtest.OrdinaryName(stem, pre, style); must && IsSecretField(name) {
 					t.Errorf("IsSecretField(%q) = true", name)
 				}
 			}
