@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/fakecloud"
@@ -15,7 +16,9 @@ import (
 // waiting for the next page.
 func submitForm(t *testing.T, ctx context.Context, page, ready string, fields [][2]string, button string) {
 	t.Helper()
-	actions := []chromedp.Action[chromedp.Void]{chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(ready))}
+	// A moment before typing, as a person takes: pages move the focus
+	// once loaded (wp-login.php focuses the user name after 200 ms).
+	actions := []chromedp.Action[chromedp.Void]{chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(ready)), chromedp.Sleep(time.Second)}
 	for _, f := range fields {
 		// Typed, as a person would; a value with a line break is set
 		// whole (keys cannot type one into an input).
@@ -65,6 +68,22 @@ func TestBrowserWordPressComment(t *testing.T) {
 	submitForm(t, ctx, wordpressURL+"/wp-login.php", "#loginform", [][2]string{
 		{"#user_login", a.wp.AdminUser}, {"#user_pass", a.wp.AdminPassword},
 	}, "#wp-submit")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#wpadminbar"))); err != nil {
+		t.Fatalf("the administrator did not get to the dashboard: %v", err)
+	}
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{wordpressURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trusted *network.Cookie
+	for _, c := range res.Cookies {
+		if c.Name == trustedCookieName {
+			trusted = c
+		}
+	}
+	if trusted == nil || !trusted.HTTPOnly || trusted.SameSite != network.CookieSameSiteLax {
+		t.Fatalf("the browser holds no HttpOnly, SameSite=Lax %s cookie after login: %+v", trustedCookieName, trusted)
+	}
 	n := len(cloud.Checks())
 	note := uniq("Moderator's note about ") + " " + fakecloud.StopWord
 	submitForm(t, ctx, wordpressURL+"/hello-world/", "#commentform", [][2]string{{"#comment", note}}, "#commentform [type=submit]")
