@@ -33,9 +33,11 @@ const (
 const (
 	failTooLarge    = "body_too_large"
 	failUnsupported = "unsupported_body"
+	failEncoding    = "unsupported_encoding"
 	failBadBody     = "malformed_body"
-	failIncomplete  = "incomplete_body"
 	failReadBody    = "body_read_error"
+	failSpool       = "upload_spool_error"
+	failPartial     = "partial" // only part was read: see verdict.partial
 	failTimeout     = "timeout"
 	failCloud       = "cloud_error"
 	failLicense     = "key_inactive"
@@ -62,6 +64,7 @@ type verdict struct {
 	id      string // CleanTalk's request id, for feedback
 	source  string
 	fail    string // set when the check could not be done (source == sourceError)
+	partial string // set when the check read only part of the submission: why
 	err     error
 }
 
@@ -87,40 +90,33 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		}
 		return failVerdict(why, err)
 	}
-	captured, err := form.Capture(r, int64(h.MaxBody))
-	if captured != nil {
-		release = captured.Release
-	}
+	sub, err := form.Read(r, h.readOptions())
+	release = sub.Release
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, release, caddyhttp.Error(http.StatusRequestEntityTooLarge, err)
 		}
-		return cannotCheck(failReadBody, err), release, nil
+		return cannotCheck(unreadableKind(err), err), release, nil
 	}
-	if !captured.Complete() {
-		return cannotCheck(failTooLarge, nil), release, nil
-	}
-
-	contentType := r.Header.Get("Content-Type")
-	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
-	switch {
-	case errors.Is(err, form.ErrUnsupported):
-		return cannotCheck(failUnsupported, err), release, nil
-	case err != nil && len(fields) == 0:
-		return cannotCheck(failBadBody, err), release, nil
-	case err != nil && h.OnError == onErrorBlock:
-		// Part of the body (fields past the thousandth, JSON nested too
-		// deeply) could not be read, so it cannot be vouched for.
-		return cannotCheck(failIncomplete, err), release, nil
-	case err != nil:
+	fields := sub.Fields
+	if sub.Partial != nil {
+		kind := partialKind(sub.Partial)
+		if len(fields) == 0 {
+			return cannotCheck(kind, sub.Partial), release, nil
+		}
 		// Padding must not buy a way around the check: what could be read
-		// is checked.
-		h.logger.Debug("checking the readable part of a body", zap.Error(err))
+		// is checked, and the verdict says it was only a part (act lets
+		// on_error decide about the rest).
+		defer func() {
+			if v != nil && v != ipVerdict && !v.failed() {
+				v.partial = kind
+			}
+		}()
 	}
 	mapped := f.mapping.Apply(fields)
 	sig := h.browserSignals(r, ip, mapped)
 	if h.StripServiceFields {
-		h.stripServiceFields(r, captured, contentType)
+		h.stripServiceFields(r, sub)
 	}
 
 	if ipVerdict != nil { // allow_ip
@@ -150,14 +146,10 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 }
 
 // stripServiceFields takes our and the bot detector's fields out of the
-// body the application gets. Anything that cannot be rewritten exactly is
-// passed on as it came.
-func (h *Handler) stripServiceFields(r *http.Request, c *form.Captured, contentType string) {
-	out, changed, err := form.Strip(contentType, c.Bytes(), form.IsServiceField)
-	if err != nil || !changed {
-		return
-	}
-	if err := c.Replace(r, out); err != nil {
+// body the application gets. Anything that cannot be rewritten exactly
+// (an encoded body, one longer than max_body) is passed on as it came.
+func (h *Handler) stripServiceFields(r *http.Request, sub *form.Submission) {
+	if _, err := sub.Strip(r, form.IsServiceField); err != nil {
 		h.logger.Debug("service fields left in the body", zap.Error(err))
 	}
 }
