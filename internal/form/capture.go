@@ -64,30 +64,36 @@ var bufPool sync.Pool // of *[]byte
 // at most max+1 bytes plus a small constant. The caller must call Release
 // once the next handler has returned.
 func Capture(r *http.Request, max int64) (*Captured, error) {
+	c := new(Captured)
+	return c, c.capture(r, max)
+}
+
+// capture is Capture into c, which must be zero.
+func (c *Captured) capture(r *http.Request, max int64) error {
 	if max < 0 {
 		max = 0
 	}
 	if max > math.MaxInt64-1 {
 		max = math.MaxInt64 - 1
 	}
-	c := &Captured{max: max}
+	c.max = max
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		c.complete = true
-		return c, nil
+		return nil
 	}
 	c.closer = r.Body
 	err := c.read(r.Body, r.ContentLength)
 	switch {
 	case err != nil:
 		r.Body = &prefixBody{prefix: bufReader{c: c}, rest: r.Body, closer: c.closer}
-		return c, fmt.Errorf("%w: %w", ErrBodyRead, err)
+		return fmt.Errorf("%w: %w", ErrBodyRead, err)
 	case !c.complete:
 		c.rest = r.Body
 		r.Body = &prefixBody{prefix: bufReader{c: c}, rest: r.Body, closer: c.closer}
 	default:
 		c.install(r)
 	}
-	return c, nil
+	return nil
 }
 
 // read fills c.buf with up to max+1 bytes of body; length is the declared

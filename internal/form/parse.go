@@ -141,7 +141,10 @@ func Parse(contentType string, body []byte, lim Limits) (Fields, error) {
 	if err != nil {
 		return nil, err
 	}
-	lim = lim.withDefaults()
+	return parseKind(k, boundary, body, lim.withDefaults())
+}
+
+func parseKind(k kind, boundary string, body []byte, lim Limits) (Fields, error) {
 	switch k {
 	case kindURLEncoded:
 		return parseURLEncoded(body, lim)
@@ -162,8 +165,14 @@ func ParsePrefix(contentType string, prefix []byte, lim Limits) (Fields, error) 
 	if err != nil {
 		return nil, err
 	}
-	lim = lim.withDefaults()
-	var fields Fields
+	return parsePrefixKind(k, boundary, prefix, lim.withDefaults())
+}
+
+func parsePrefixKind(k kind, boundary string, prefix []byte, lim Limits) (Fields, error) {
+	var (
+		fields Fields
+		err    error
+	)
 	switch k {
 	case kindURLEncoded:
 		// Pairs end at '&'; the last one may go on past the prefix.

@@ -32,7 +32,9 @@ type Submission struct {
 	Partial error
 
 	contentType string
-	captured    *Captured
+	kind        kind
+	boundary    string
+	captured    Captured // held here: one allocation less per check
 	spool       *spool
 	editable    bool // the body is whole in memory as sent: Strip may rewrite it
 }
@@ -54,19 +56,17 @@ type Submission struct {
 // fired), or the syntax error of a malformed body. The Submission is never
 // nil; Release must be called once the next handler has returned.
 func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
-	ct := r.Header.Get("Content-Type")
-	s := &Submission{contentType: ct}
-	k, boundary, err := mediaKind(ct)
-	if err != nil {
+	s := &Submission{contentType: r.Header.Get("Content-Type")}
+	var err error
+	if s.kind, s.boundary, err = mediaKind(s.contentType); err != nil {
 		return s, err
 	}
 	codings := Codings(r.Header.Values("Content-Encoding"))
 	if err := checkCodings(codings); err != nil {
 		return s, err
 	}
-	c, err := Capture(r, opt.MaxBody)
-	s.captured = c
-	if err != nil {
+	c := &s.captured
+	if err := c.capture(r, opt.MaxBody); err != nil {
 		return s, err
 	}
 	lim := opt.Limits.withDefaults()
@@ -80,16 +80,9 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	case c.Complete():
 		s.editable = true
 		return s, s.parse(c.Bytes(), nil, lim)
-	case k == kindMultipart && opt.MaxUpload > 0:
-		sp, err := spoolBody(r, c, opt.MaxBody+opt.MaxUpload, opt.TempDir)
-		s.spool = sp
-		if err != nil {
-			return s, err
-		}
-		s.Fields, err = parseSpooled(sp.reader(), boundary, lim, opt.MaxBody, opt.MaxUpload, sp.complete)
-		if IsPartial(err) {
-			s.Partial, err = err, nil
-		}
+	case s.kind == kindMultipart && opt.MaxUpload > 0:
+		var err error
+		s.spool, s.Fields, s.Partial, err = readSpooled(r, c, opt.MaxBody+opt.MaxUpload, opt.TempDir, s.boundary, lim, opt.MaxBody, opt.MaxUpload)
 		return s, err
 	default:
 		return s, s.parse(c.Bytes(), ErrTruncated, lim)
@@ -101,9 +94,9 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 func (s *Submission) parse(body []byte, cut error, lim Limits) error {
 	var err error
 	if cut == nil {
-		s.Fields, err = Parse(s.contentType, body, lim)
+		s.Fields, err = parseKind(s.kind, s.boundary, body, lim)
 	} else {
-		s.Fields, err = ParsePrefix(s.contentType, body, lim)
+		s.Fields, err = parsePrefixKind(s.kind, s.boundary, body, lim)
 	}
 	switch {
 	case err == nil:
@@ -137,9 +130,7 @@ func (s *Submission) Strip(r *http.Request, drop func(string) bool) (bool, error
 // request body must not be read afterwards (reads then fail). It is
 // idempotent.
 func (s *Submission) Release() {
-	if s.captured != nil {
-		s.captured.Release()
-	}
+	s.captured.Release()
 	if s.spool != nil {
 		s.spool.close()
 	}

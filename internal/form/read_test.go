@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -279,9 +280,57 @@ func FuzzSpooled(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, err := parseSpooled(bytes.NewReader(body), fuzzBoundary, noLimits, 1<<30, 1<<30, true)
+		got, err := parseSpooled(bytes.NewReader(body), fuzzBoundary, noLimits, 1<<30, 1<<30)
 		if err != nil || !sameFields(got, want) {
 			t.Fatalf("spooled: %q, %v; in memory: %q", got, err, want)
 		}
 	})
+}
+
+// uploadStream is a multipart body with two text fields around a file of
+// size bytes, made as it is read, so that the test itself holds no copy.
+func uploadStream(size int64) (io.Reader, int64) {
+	head := "--XyZ\r\nContent-Disposition: form-data; name=email\r\n\r\na@example.org\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=f; filename=a.bin\r\nContent-Type: application/octet-stream\r\n\r\n"
+	tail := "\r\n--XyZ\r\nContent-Disposition: form-data; name=message\r\n\r\nhello\r\n--XyZ--\r\n"
+	file := io.LimitReader(repeatReader('x'), size)
+	return io.MultiReader(strings.NewReader(head), file, strings.NewReader(tail)), int64(len(head)+len(tail)) + size
+}
+
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+// TestUploadMemory checks the memory a 20 MiB upload costs the check: all
+// it allocates, from the first byte read to the fields, stays within
+// max_body + 64 KiB, so no peak can be higher.
+func TestUploadMemory(t *testing.T) {
+	const maxBody = 1 << 20
+	src, n := uploadStream(20 << 20)
+	req := httptest.NewRequest(http.MethodPost, "/upload", io.NopCloser(src))
+	req.ContentLength = n
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+fuzzBoundary)
+	runtime.GC()
+	runtime.GC() // empties the buffer pools: every buffer is allocated anew
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	sub, err := Read(req, ReadOptions{MaxBody: maxBody, MaxUpload: 64 << 20, TempDir: t.TempDir()})
+	runtime.ReadMemStats(&after)
+	defer sub.Release()
+	if err != nil || sub.Partial != nil || !sameFields(sub.Fields, Fields{{"email", "a@example.org"}, {"message", "hello"}}) {
+		t.Fatalf("%q, %v, %v", sub.Fields, sub.Partial, err)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("a 20 MiB upload: %d bytes allocated by the check (max_body %d)", alloc, maxBody)
+	if alloc > maxBody+64<<10 {
+		t.Errorf("%d bytes allocated, more than max_body + 64 KiB", alloc)
+	}
+	if got, err := io.Copy(io.Discard, req.Body); err != nil || got != n {
+		t.Fatalf("replay: %d bytes of %d, %v", got, n, err)
+	}
 }

@@ -42,8 +42,6 @@ const (
 	headerBudget = 2 * spoolBufSize
 )
 
-var spoolBufs = sync.Pool{New: func() any { b := make([]byte, spoolBufSize); return &b }}
-
 // spool is a request body in a temporary file.
 type spool struct {
 	f        *os.File
@@ -52,62 +50,75 @@ type spool struct {
 	once     sync.Once
 }
 
-// spoolBody moves the body of r, which c found longer than its max, into a
-// temporary file in dir of at most limit bytes, and makes r read it from
-// there: the whole body with an exact Content-Length when it fit, or the
-// file followed by the rest of the original body. c's buffer is released
-// once its bytes are in the file, so memory stays at the copy buffer. On a
-// read error the bytes read so far stay in front of the rest, as with
-// Capture.
-func spoolBody(r *http.Request, c *Captured, limit int64, dir string) (*spool, error) {
+// readSpooled moves the body of r, which c found longer than its max, into a
+// temporary file in dir of at most limit bytes, reading its fields on the
+// way: the parser reads the body as it arrives, and every byte it reads is
+// written to the file. Then r reads the file: the whole body with an exact
+// Content-Length when it fit, or the file followed by the rest of the
+// original body. c's buffer, once its bytes are in the file, serves as the
+// copy buffer, so memory stays at max_body, a 16 KiB read buffer and the
+// text values.
+//
+// The fields are returned with partial set as parseSpooled says, or to
+// ErrUploadTooLarge when the file filled up before the body ended. On a read
+// error (ErrBodyRead) the bytes read so far stay in front of the rest, as
+// with Capture.
+func readSpooled(r *http.Request, c *Captured, limit int64, dir, boundary string, lim Limits, maxText, maxFile int64) (s *spool, fields Fields, partial, err error) {
 	f, err := os.CreateTemp(dir, SpoolPattern)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSpool, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
 	if runtime.GOOS != "windows" {
 		_ = os.Remove(f.Name()) // gone from the directory, there until closed
 	}
-	s := &spool{f: f}
+	s = &spool{f: f}
 	n, err := f.Write(c.buf)
 	s.size = int64(n)
-	c.Release()
 	if err != nil {
 		r.Body = &fileBody{Reader: c.rest, closer: c.closer} // nothing more can be put back
 		s.close()
-		return nil, fmt.Errorf("%w: %w", ErrSpool, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrSpool, err)
 	}
-	buf := spoolBufs.Get().(*[]byte)
-	defer spoolBufs.Put(buf)
-	n64, err := io.CopyBuffer(onlyWriter{f}, io.LimitReader(c.rest, limit+1-s.size), *buf)
-	s.size += n64
-	if err != nil {
-		var we *writeError
-		if errors.As(err, &we) {
-			// The disk failed, not the client: what was read is in the file.
-			err = fmt.Errorf("%w: %w", ErrSpool, we.err)
-		} else {
-			err = fmt.Errorf("%w: %w", ErrBodyRead, err)
+	tee := &spoolTee{src: c.rest, f: f, left: limit + 1 - s.size}
+	fields, perr := parseSpooled(io.MultiReader(s.section(), tee), boundary, lim, maxText, maxFile)
+	if tee.err == nil { // the rest (an epilogue, or what the parser left) goes to the file too
+		_, _ = io.CopyBuffer(io.Discard, struct{ io.Reader }{tee}, c.buf[:cap(c.buf)])
+	}
+	c.Release()
+	s.size += tee.n
+	s.complete = tee.err == nil && tee.left > 0
+	switch {
+	case tee.err != nil && tee.err != errSpoolFull:
+		r.Body = &fileBody{Reader: io.MultiReader(s.section(), c.rest), closer: c.closer}
+		return s, nil, nil, tee.err
+	case !s.complete:
+		r.Body = &fileBody{Reader: io.MultiReader(s.section(), c.rest), closer: c.closer}
+		if perr != nil && !IsPartial(perr) {
+			perr = ErrUploadTooLarge // cut by the limit, not malformed
 		}
-		r.Body = &fileBody{Reader: io.MultiReader(s.reader(), c.rest), closer: c.closer}
-		return s, err
+		return s, fields, perr, nil
 	}
-	s.complete = s.size <= limit
-	if !s.complete {
-		r.Body = &fileBody{Reader: io.MultiReader(s.reader(), c.rest), closer: c.closer}
-		return s, nil
+	s.install(r, c.closer)
+	if perr != nil && !IsPartial(perr) {
+		return s, nil, nil, perr
 	}
+	return s, fields, perr, nil
+}
+
+// install makes r read the whole body from the file; closing it closes the
+// original body.
+func (s *spool) install(r *http.Request, closer io.Closer) {
 	r.ContentLength = s.size
 	r.Header.Set("Content-Length", strconv.FormatInt(s.size, 10))
 	r.Header.Del("Transfer-Encoding")
 	r.TransferEncoding = nil
-	r.Body = &fileBody{Reader: s.reader(), closer: c.closer}
-	r.GetBody = func() (io.ReadCloser, error) { return &fileBody{Reader: s.reader()}, nil }
-	return s, nil
+	r.Body = &fileBody{Reader: s.section(), closer: closer}
+	r.GetBody = func() (io.ReadCloser, error) { return &fileBody{Reader: s.section()}, nil }
 }
 
-// reader reads the file from its start; any number may read at once.
-// After close, reads fail.
-func (s *spool) reader() io.Reader { return io.NewSectionReader(s.f, 0, s.size) }
+// section reads the file from its start up to its size now; any number may
+// read at once. After close, reads fail.
+func (s *spool) section() io.Reader { return io.NewSectionReader(s.f, 0, s.size) }
 
 // close closes, and so frees, the file. It is idempotent.
 func (s *spool) close() {
@@ -119,23 +130,46 @@ func (s *spool) close() {
 	})
 }
 
-// onlyWriter hides the file's ReadFrom, which would allocate a copy buffer
-// of its own, and marks write errors.
-type onlyWriter struct{ f *os.File }
-
-func (w onlyWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err != nil {
-		err = &writeError{err}
-	}
-	return n, err
+// spoolTee reads at most left bytes of the body and writes each to the file.
+type spoolTee struct {
+	src  io.Reader
+	f    *os.File
+	left int64 // bytes that may still be read; 0: the file is full
+	n    int64 // bytes read and written
+	err  error // the first read or write error, or errSpoolFull
 }
 
-type writeError struct{ err error }
+var errSpoolFull = errors.New("form: spool full")
 
-func (e *writeError) Error() string { return e.err.Error() }
+func (t *spoolTee) Read(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	if t.left <= 0 {
+		t.err = errSpoolFull
+		return 0, io.EOF // for the parser, the body ends here
+	}
+	p = p[:min(int64(len(p)), t.left)]
+	n, err := t.src.Read(p)
+	if n > 0 {
+		if _, werr := t.f.Write(p[:n]); werr != nil {
+			t.err = fmt.Errorf("%w: %w", ErrSpool, werr)
+			return 0, t.err
+		}
+		t.n += int64(n)
+		t.left -= int64(n)
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return n, io.EOF
+	case err != nil:
+		t.err = fmt.Errorf("%w: %w", ErrBodyRead, err)
+		return n, t.err
+	}
+	return n, nil
+}
 
-// fileBody is the body of a spooled request.
+// fileBody is the body of a spooled request that is not the file alone.
 type fileBody struct {
 	io.Reader
 	closer io.Closer // the original body, or nil for GetBody copies
@@ -153,10 +187,9 @@ func (b *fileBody) Close() error {
 // Text values are kept up to maxText bytes in all; a value that does not fit
 // is skipped (and the result is partial, ErrTruncated), the fields after it
 // are still read. File contents are only counted: past maxFile bytes the
-// result is partial (ErrUploadTooLarge). complete says the spool holds the
-// whole body; otherwise the fields before the cut are returned with
-// ErrUploadTooLarge.
-func parseSpooled(src io.Reader, boundary string, lim Limits, maxText, maxFile int64, complete bool) (Fields, error) {
+// result is partial (ErrUploadTooLarge). On a malformed body the error comes
+// with the fields read before it, for a caller that knows the body was cut.
+func parseSpooled(src io.Reader, boundary string, lim Limits, maxText, maxFile int64) (Fields, error) {
 	budget := &budgetReader{r: src, left: -1}
 	mr := multipart.NewReader(bufio.NewReaderSize(budget, spoolBufSize), boundary)
 	var (
@@ -165,12 +198,7 @@ func parseSpooled(src io.Reader, boundary string, lim Limits, maxText, maxFile i
 		textLen, fileLen int64
 		parts            int
 	)
-	fail := func(err error) (Fields, error) {
-		if !complete {
-			return fields, ErrUploadTooLarge
-		}
-		return nil, fmt.Errorf("form: multipart: %w", err)
-	}
+	fail := func(err error) (Fields, error) { return fields, fmt.Errorf("form: multipart: %w", err) }
 	for {
 		if parts == lim.MaxFields {
 			return fields, ErrTooManyFields

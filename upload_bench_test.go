@@ -1,0 +1,161 @@
+package cleantalk
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	rtmetrics "runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// BenchmarkUpload measures a 20 MiB multipart upload (two text fields and a
+// file) through Caddy to an upstream that reads it, with the check (the
+// default max_body of 1 MiB, so the body is spooled to a temporary file,
+// against an instant cloud on loopback) and through a plain reverse_proxy,
+// in one run. Besides time it reports the peak growth of the heap while
+// uploads run, one at a time (client, Caddy and upstream share the
+// process, so both sides include the same client and upstream costs).
+//
+//	go test -run '^$' -bench Upload -benchmem -count 6 . | benchstat -
+func BenchmarkUpload(b *testing.B) {
+	cloud := instantCloud(b)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(upstream.Close)
+	storage, err := os.MkdirTemp(scratchRoot, "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := strings.TrimPrefix(upstream.URL, "http://")
+	tester := caddytest.NewTester(b)
+	tester.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	storage file_system %s
+	log {
+		level ERROR
+	}
+	cleantalk {
+		api_key %s
+		moderate_url %s
+		api_url %s
+		firewall off
+	}
+}
+http://localhost:9080 {
+	route /checked {
+		cleantalk {
+			form /checked
+		}
+		reverse_proxy %s
+	}
+	reverse_proxy /plain %s
+}
+`, storage, testKey, cloud.URL, cloud.URL, up, up), "caddyfile")
+
+	ct, body := multipartBody(b, []string{"email", "jane@example.org", "message", "Here is the file.", "file:attachment", noise(20 << 20)})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+	// The checked route does check: the test address is refused.
+	spamCT, spam := multipartBody(b, []string{"email", testEmail, "file:attachment", noise(2 << 20)})
+	if resp, err := client.Post(siteURL+"/checked", spamCT, bytes.NewReader(spam)); err != nil || resp.StatusCode != http.StatusForbidden {
+		b.Fatalf("the checked route let the test address through: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	for _, link := range []struct {
+		name string
+		rate int64 // client bytes per second; 0: as fast as loopback goes
+	}{{"loopback", 0}, {"client-200Mbps", 25_000_000}} {
+		for _, route := range []string{"plain", "checked"} {
+			b.Run(link.name+"/"+route, func(b *testing.B) {
+				peak := watchHeap()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					var r io.Reader = bytes.NewReader(body)
+					if link.rate > 0 {
+						r = &paced{r: r, rate: link.rate, start: time.Now()}
+					}
+					req, err := http.NewRequest(http.MethodPost, siteURL+"/"+route, r)
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.ContentLength = int64(len(body))
+					req.Header.Set("Content-Type", ct)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+				}
+				b.ReportMetric(float64(peak())/1024, "peak-heap-KiB")
+			})
+		}
+	}
+}
+
+// paced reads no faster than rate bytes per second, in 64 KiB steps.
+type paced struct {
+	r     io.Reader
+	rate  int64
+	start time.Time
+	n     int64
+}
+
+func (p *paced) Read(b []byte) (int, error) {
+	b = b[:min(len(b), 64<<10)]
+	if due := p.start.Add(time.Duration(p.n * int64(time.Second) / p.rate)); time.Until(due) > 0 {
+		time.Sleep(time.Until(due))
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
+}
+
+// watchHeap samples the bytes of heap objects (live, and dead but not yet
+// swept) every millisecond; the function it returns stops it and gives the
+// largest growth over the first sample.
+func watchHeap() func() uint64 {
+	sample := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		rtmetrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	base := read()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if v := read(); v > base && v-base > peak.Load() {
+					peak.Store(v - base)
+				}
+			}
+		}
+	})
+	return func() uint64 {
+		close(stop)
+		wg.Wait()
+		return peak.Load()
+	}
+}
