@@ -334,3 +334,22 @@ func TestUploadMemory(t *testing.T) {
 		t.Fatalf("replay: %d bytes of %d, %v", got, n, err)
 	}
 }
+
+// TestSpoolTeeKeepsWhatTheDiskRefused: a write that fails (a full disk)
+// loses no byte of the body.
+func TestSpoolTeeKeepsWhatTheDiskRefused(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	tee := &spoolTee{src: strings.NewReader("0123456789"), f: full, left: 100}
+	buf := make([]byte, 4)
+	if n, err := tee.Read(buf); n != 0 || !errors.Is(err, ErrSpool) {
+		t.Fatalf("read %d, %v; want ErrSpool", n, err)
+	}
+	rest, _ := io.ReadAll(tee.src)
+	if got := string(tee.unwritten) + string(rest); got != "0123456789" {
+		t.Fatalf("unwritten %q + rest %q", tee.unwritten, rest)
+	}
+}

@@ -2,6 +2,7 @@ package form
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +35,7 @@ var ErrSpool = errors.New("form: spooling the body to a temporary file")
 var ErrUploadTooLarge = errors.New("form: uploaded files larger than max_upload")
 
 const (
-	// spoolBufSize is the copy buffer of a spool and the read buffer of its
-	// multipart reader.
+	// spoolBufSize is the read buffer of a spool's multipart reader.
 	spoolBufSize = 16 << 10
 	// headerBudget bounds the bytes read from the file to find one part's
 	// headers, so that a hostile header cannot make the reader hold more.
@@ -89,7 +89,8 @@ func readSpooled(r *http.Request, c *Captured, limit int64, dir, boundary string
 	s.complete = tee.err == nil && tee.left > 0
 	switch {
 	case tee.err != nil && tee.err != errSpoolFull:
-		r.Body = &fileBody{Reader: io.MultiReader(s.section(), c.rest), closer: c.closer}
+		// What the file could not take is held in memory, in its place.
+		r.Body = &fileBody{Reader: io.MultiReader(s.section(), bytes.NewReader(tee.unwritten), c.rest), closer: c.closer}
 		return s, nil, nil, tee.err
 	case !s.complete:
 		r.Body = &fileBody{Reader: io.MultiReader(s.section(), c.rest), closer: c.closer}
@@ -137,6 +138,8 @@ type spoolTee struct {
 	left int64 // bytes that may still be read; 0: the file is full
 	n    int64 // bytes read and written
 	err  error // the first read or write error, or errSpoolFull
+
+	unwritten []byte // bytes read that a failed write left out of the file
 }
 
 var errSpoolFull = errors.New("form: spool full")
@@ -152,12 +155,14 @@ func (t *spoolTee) Read(p []byte) (int, error) {
 	p = p[:min(int64(len(p)), t.left)]
 	n, err := t.src.Read(p)
 	if n > 0 {
-		if _, werr := t.f.Write(p[:n]); werr != nil {
+		w, werr := t.f.Write(p[:n])
+		t.n += int64(w)
+		t.left -= int64(w)
+		if werr != nil {
+			t.unwritten = append([]byte(nil), p[w:n]...)
 			t.err = fmt.Errorf("%w: %w", ErrSpool, werr)
 			return 0, t.err
 		}
-		t.n += int64(n)
-		t.left -= int64(n)
 	}
 	switch {
 	case errors.Is(err, io.EOF):
