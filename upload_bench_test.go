@@ -2,16 +2,10 @@ package cleantalk
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // BenchmarkUpload measures a 20 MiB multipart upload (two text fields and a
@@ -24,41 +18,15 @@ import (
 //
 //	go test -run '^$' -bench Upload -benchmem -count 6 . | benchstat -
 func BenchmarkUpload(b *testing.B) {
-	cloud := instantCloud(b)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
-	b.Cleanup(upstream.Close)
-	storage, err := os.MkdirTemp(scratchRoot, "bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	up := strings.TrimPrefix(upstream.URL, "http://")
-	tester := caddytest.NewTester(b)
-	tester.InitServer(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	storage file_system %s
-	log {
-		level ERROR
-	}
-	cleantalk {
-		api_key %s
-		moderate_url %s
-		api_url %s
-		firewall off
-	}
-}
-http://localhost:9080 {
+	benchCaddy(b, `
 	route /checked {
 		cleantalk {
 			form /checked
 		}
-		reverse_proxy %s
+		reverse_proxy {{upstream}}
 	}
-	reverse_proxy /plain %s
-}
-`, storage, testKey, cloud.URL, cloud.URL, up, up), "caddyfile")
+	reverse_proxy /plain {{upstream}}
+`)
 
 	ct, body := multipartBody(b, []string{"email", "jane@example.org", "message", "Here is the file.", "file:attachment", noise(20 << 20)})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
