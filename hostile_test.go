@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
@@ -52,6 +53,11 @@ func hostileCases(t testing.TB) []hostileCase {
 	hamUploadCT, hamUpload := multipartBody(t, []string{"file:f", noise(2 << 20), "email", "a@example.org", "message", "hi"})
 	deep := deepJSON(20_000)
 	gz := func(s string) []string { return []string{"Content-Encoding", s} }
+	var wide bytes.Buffer // a brotli stream that asks for a 16 MiB window
+	bw := brotli.NewWriterOptions(&wide, brotli.WriterOptions{Quality: 5, LGWin: 24})
+	bw.Write([]byte(hamForm + "&pad="))
+	bw.Write(make([]byte, 32<<20))
+	bw.Close()
 
 	return []hostileCase{
 		{name: "gzip spam", ct: formCT, header: gz("gzip"), body: encode(t, []byte(spamForm), "gzip"), status: 403},
@@ -60,6 +66,7 @@ func hostileCases(t testing.TB) []hostileCase {
 		{name: "br ham", ct: formCT, header: gz("br"), body: encode(t, []byte(hamForm), "br"), status: 200},
 		{name: "zstd bomb", ct: formCT, header: gz("zstd"), body: encode(t, []byte(hamForm+"&pad="+strings.Repeat("0", 4<<20)), "zstd"), status: 200, tag: "partial"},
 		{name: "gzip bomb with spam first", ct: formCT, header: gz("gzip"), body: encode(t, []byte(spamForm+"&pad="+strings.Repeat("0", 4<<20)), "gzip"), status: 403},
+		{name: "br with a 16 MiB window", ct: formCT, header: gz("br"), body: wide.Bytes(), status: 200, tag: "partial"},
 		{name: "unknown coding", ct: formCT, header: gz("compress"), body: []byte(spamForm), status: 200, tag: failEncoding},
 		{name: "unknown coding, on_error block", lines: "on_error block", ct: formCT, header: gz("compress"), body: []byte(hamForm), status: 403},
 		{name: "corrupt gzip", ct: formCT, header: gz("gzip"), body: corrupt, status: 200, tag: failEncoding},

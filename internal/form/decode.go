@@ -6,9 +6,11 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/andybalholm/brotli"
@@ -38,6 +40,15 @@ const MaxRatio = 200
 
 // maxCodings bounds the codings one body may stack.
 const maxCodings = 4
+
+// windowSlots bounds the bodies decoded at once with a coding whose decoder
+// allocates its window whatever the body's size (br: up to 16 MiB, zstd: up
+// to 8 MiB and its buffers): a few hostile bytes each, many at once, must
+// not add up to more memory than this many windows.
+var windowSlots = make(chan struct{}, 4)
+
+// bigWindow reports whether a coding's decoder may allocate a large window.
+func bigWindow(c string) bool { return c == "br" || c == "zstd" }
 
 // zstdWindow is the largest zstd window decoded: RFC 9659 limits the
 // zstd content coding to 8 MB windows.
@@ -81,9 +92,20 @@ func checkCodings(codings []string) error {
 // and cut says why: ErrTruncated (longer than max, or raw is only the start
 // of the body) or ErrRatio. err wraps ErrEncoding when the body cannot be
 // decoded at all.
-func decodeBody(codings []string, raw []byte, complete bool, max int64) (out []byte, cut, err error) {
+//
+// A body with a br or zstd layer waits for one of the windowSlots, or for
+// ctx, whose error it then returns wrapped in ErrBodyRead.
+func decodeBody(ctx context.Context, codings []string, raw []byte, complete bool, max int64) (out []byte, cut, err error) {
 	if err := checkCodings(codings); err != nil {
 		return nil, nil, err
+	}
+	if slices.ContainsFunc(codings, bigWindow) && len(raw) > 0 {
+		select {
+		case windowSlots <- struct{}{}:
+			defer func() { <-windowSlots }()
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("%w: waiting to decode: %w", ErrBodyRead, ctx.Err())
+		}
 	}
 	if len(raw) == 0 {
 		if complete {

@@ -72,7 +72,7 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	lim := opt.Limits.withDefaults()
 	switch {
 	case len(codings) > 0:
-		body, cut, err := decodeBody(codings, c.Bytes(), c.Complete(), opt.MaxBody)
+		body, cut, err := decodeBody(r.Context(), codings, c.Bytes(), c.Complete(), opt.MaxBody)
 		if err != nil {
 			return s, err
 		}

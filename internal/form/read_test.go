@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
@@ -127,29 +129,29 @@ func TestDecodeBody(t *testing.T) {
 	defer goleak.VerifyNone(t) // no decoder keeps a goroutine
 	plain := []byte("email=a%40example.org&message=" + strings.Repeat("hello ", 50))
 	for _, c := range fuzzCodings {
-		got, cut, err := decodeBody([]string{codingName(c)}, encodeWith(t, c, plain), true, 1<<20)
+		got, cut, err := decodeBody(context.Background(), []string{codingName(c)}, encodeWith(t, c, plain), true, 1<<20)
 		if err != nil || cut != nil || !bytes.Equal(got, plain) {
 			t.Errorf("%s: %q, %v, %v", c, got, cut, err)
 		}
 	}
 	// Stacked, decoded in reverse order.
 	stacked := encodeWith(t, "br", encodeWith(t, "gzip", plain))
-	if got, cut, err := decodeBody([]string{"gzip", "br"}, stacked, true, 1<<20); err != nil || cut != nil || !bytes.Equal(got, plain) {
+	if got, cut, err := decodeBody(context.Background(), []string{"gzip", "br"}, stacked, true, 1<<20); err != nil || cut != nil || !bytes.Equal(got, plain) {
 		t.Errorf("gzip, br: %q, %v, %v", got, cut, err)
 	}
 	// Over max: cut there.
-	if got, cut, err := decodeBody([]string{"gzip"}, encodeWith(t, "gzip", plain), true, 100); err != nil || cut != ErrTruncated || !bytes.Equal(got, plain[:100]) {
+	if got, cut, err := decodeBody(context.Background(), []string{"gzip"}, encodeWith(t, "gzip", plain), true, 100); err != nil || cut != ErrTruncated || !bytes.Equal(got, plain[:100]) {
 		t.Errorf("over max: %q, %v, %v", got, cut, err)
 	}
 	// A bomb: cut at MaxRatio times the encoded size.
 	bomb := encodeWith(t, "zstd", make([]byte, 10<<20))
-	got, cut, err := decodeBody([]string{"zstd"}, bomb, true, 1<<30)
+	got, cut, err := decodeBody(context.Background(), []string{"zstd"}, bomb, true, 1<<30)
 	if err != nil || cut != ErrRatio || len(got) != MaxRatio*len(bomb) {
 		t.Errorf("bomb: %d bytes from %d, %v, %v", len(got), len(bomb), cut, err)
 	}
 	// The start of an encoded body: what it decodes to, cut.
 	enc := encodeWith(t, "gzip", plain)
-	if got, cut, err := decodeBody([]string{"gzip"}, enc[:len(enc)-8], false, 1<<20); err != nil || cut != ErrTruncated || !bytes.HasPrefix(plain, got) {
+	if got, cut, err := decodeBody(context.Background(), []string{"gzip"}, enc[:len(enc)-8], false, 1<<20); err != nil || cut != ErrTruncated || !bytes.HasPrefix(plain, got) {
 		t.Errorf("prefix: %q, %v, %v", got, cut, err)
 	}
 	for _, bad := range []struct {
@@ -163,7 +165,7 @@ func TestDecodeBody(t *testing.T) {
 		{[]string{"zstd"}, plain},
 		{[]string{"gzip", "gzip", "gzip", "gzip", "gzip"}, plain},
 	} {
-		if _, _, err := decodeBody(bad.codings, bad.body, true, 1<<20); !errors.Is(err, ErrEncoding) {
+		if _, _, err := decodeBody(context.Background(), bad.codings, bad.body, true, 1<<20); !errors.Is(err, ErrEncoding) {
 			t.Errorf("%v: %v, want ErrEncoding", bad.codings, err)
 		}
 	}
@@ -183,7 +185,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, data []byte, roundTrip bool) {
 		c := fuzzCodings[int(which)%len(fuzzCodings)]
 		const max = 64 << 10
-		out, cut, err := decodeBody([]string{codingName(c)}, data, true, max)
+		out, cut, err := decodeBody(context.Background(), []string{codingName(c)}, data, true, max)
 		if len(out) > max || len(out) > MaxRatio*len(data) {
 			t.Fatalf("%s: %d bytes decoded from %d", c, len(out), len(data))
 		}
@@ -194,7 +196,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		enc := encodeWith(t, c, data)
-		out, cut, err = decodeBody([]string{codingName(c)}, enc, true, max)
+		out, cut, err = decodeBody(context.Background(), []string{codingName(c)}, enc, true, max)
 		if err != nil || (cut == nil && !bytes.Equal(out, data)) || (cut != nil && !bytes.HasPrefix(data, out)) {
 			t.Fatalf("%s: round trip of %d bytes: %d bytes, %v, %v", c, len(data), len(out), cut, err)
 		}
@@ -351,5 +353,30 @@ func TestSpoolTeeKeepsWhatTheDiskRefused(t *testing.T) {
 	rest, _ := io.ReadAll(tee.src)
 	if got := string(tee.unwritten) + string(rest); got != "0123456789" {
 		t.Fatalf("unwritten %q + rest %q", tee.unwritten, rest)
+	}
+}
+
+// TestDecodeWindowSlots: bodies whose decoder may take a large window wait
+// for a slot, so that many small hostile ones cannot add up; a request that
+// ends while waiting gives up.
+func TestDecodeWindowSlots(t *testing.T) {
+	for range cap(windowSlots) {
+		windowSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	br := encodeWith(t, "br", []byte("a=1"))
+	if _, _, err := decodeBody(ctx, []string{"br"}, br, true, 1<<20); !errors.Is(err, ErrBodyRead) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("with every slot taken: %v", err)
+	}
+	// gzip needs no slot.
+	if out, _, err := decodeBody(ctx, []string{"gzip"}, encodeWith(t, "gzip", []byte("a=1")), true, 1<<20); err != nil || string(out) != "a=1" {
+		t.Errorf("gzip: %q, %v", out, err)
+	}
+	for range cap(windowSlots) {
+		<-windowSlots
+	}
+	if out, _, err := decodeBody(context.Background(), []string{"br"}, br, true, 1<<20); err != nil || string(out) != "a=1" {
+		t.Errorf("br with slots free: %q, %v", out, err)
 	}
 }
