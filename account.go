@@ -51,6 +51,9 @@ type account struct {
 	rcMu   sync.Mutex
 	rcLast map[string]time.Time // last remote call per action
 
+	testReports    chan testReport // test-address submissions for the dashboard
+	lastTestReport atomic.Int64    // unix nanoseconds of the last one queued
+
 	logKick chan chan error
 	fbKick  chan chan error
 	keyKick chan struct{}
@@ -77,6 +80,8 @@ func (a *App) provisionAccount() error {
 			logKick:   make(chan chan error),
 			fbKick:    make(chan chan error),
 			keyKick:   make(chan struct{}, 1),
+
+			testReports: make(chan testReport, 1),
 		}
 		acc.license.Store(&licenseStatus{})
 		acc.storage.Store(&storageRef{a.ctx.Storage()})
@@ -163,6 +168,8 @@ func (acc *account) run(ctx context.Context) {
 		case reply := <-acc.fbKick:
 			reply <- acc.sendFeedback(ctx)
 			fbTimer.Reset(acc.feedbackWait())
+		case rep := <-acc.testReports:
+			acc.sendTestReport(ctx, rep)
 		}
 	}
 }
