@@ -84,7 +84,7 @@ func (a *App) provisionAccount() error {
 			testReports: make(chan testReport, 1),
 		}
 		acc.license.Store(&licenseStatus{})
-		acc.storage.Store(&storageRef{a.ctx.Storage()})
+		acc.storage.Store(a.storage)
 		acc.loadFeedback(a.ctx)
 		return acc, nil
 	})
@@ -93,7 +93,7 @@ func (a *App) provisionAccount() error {
 	}
 	a.account = val.(*account)
 	a.accountKey = key
-	a.account.storage.Store(&storageRef{a.ctx.Storage()})
+	a.account.storage.Store(a.storage)
 	a.account.logInterval.Store(int64(a.Firewall.LogInterval))
 	return nil
 }

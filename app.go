@@ -94,6 +94,9 @@ type App struct {
 	feed    *feed
 	feedKey feedKey
 
+	storage        *storageRef // every use of Caddy's storage goes through it
+	secretInMemory bool        // the storage could not keep the secret
+
 	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
 	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data
 	enforced    atomic.Pointer[sfw.Table] // CleanTalk data merged with the private rows
@@ -185,9 +188,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.events = eventsApp.(*caddyevents.App)
 
-	a.secret, err = loadSecret(ctx, ctx.Storage())
-	if err != nil {
-		return fmt.Errorf("cleantalk: %w", err)
+	a.storage = newStorageRef(ctx.Storage())
+	if err := a.provisionSecret(); err != nil {
+		return err
 	}
 
 	a.feedKey = a.firewallKey()

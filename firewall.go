@@ -60,9 +60,6 @@ type feed struct {
 	worker                   // the refresher
 }
 
-// storageRef wraps a storage so that it can sit in an atomic.Pointer.
-type storageRef struct{ certmagic.Storage }
-
 // feedStatus is what operators see of a feed.
 type feedStatus struct {
 	FetchedAt   time.Time // when the data in use was downloaded
@@ -127,7 +124,7 @@ func (a *App) provisionFirewall() error {
 		return err
 	}
 	a.feed = val.(*feed)
-	a.feed.storage.Store(&storageRef{a.ctx.Storage()})
+	a.feed.storage.Store(a.storage)
 	a.feed.account.Store(a.account)
 	a.feed.subscribe(a)
 	return nil
@@ -178,7 +175,7 @@ func newFeed(ctx caddy.Context, key feedKey, a *App) (*feed, error) {
 		listeners: make(map[*App]struct{}),
 		kick:      make(chan chan error),
 	}
-	f.storage.Store(&storageRef{ctx.Storage()})
+	f.storage.Store(a.storage)
 	f.status.Store(&feedStatus{})
 	if !key.download {
 		return f, nil
@@ -220,7 +217,7 @@ func (f *feed) publish(stale bool) {
 	}
 }
 
-func (f *feed) store() certmagic.Storage { return f.storage.Load().Storage }
+func (f *feed) store() certmagic.Storage { return f.storage.Load() }
 
 func (f *feed) usable() bool {
 	acc := f.account.Load()

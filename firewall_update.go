@@ -25,11 +25,7 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	if !f.usable() {
 		return f.failed(errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed"))
 	}
-	unlock, err := f.lockStorage(ctx)
-	if err != nil {
-		return f.failed(err)
-	}
-	defer unlock()
+	defer f.lockStorage(ctx)()
 
 	if !force {
 		hdr, body, err := f.readSnapshot(ctx)
@@ -61,13 +57,17 @@ func (f *feed) update(ctx context.Context, force bool) error {
 }
 
 // lockStorage takes the storage lock that makes instances sharing a
-// storage take turns: one downloads, the others find its snapshot.
-func (f *feed) lockStorage(ctx context.Context) (unlock func(), err error) {
+// storage take turns: one downloads, the others find its snapshot. A
+// storage that cannot be locked does not stop the firewall: the work goes
+// on without the lock (instances sharing the storage may then download
+// too), and the status shows the storage's failure.
+func (f *feed) lockStorage(ctx context.Context) (unlock func()) {
 	storage, name := f.store(), f.snapshotKey()+".lock"
 	if err := storage.Lock(ctx, name); err != nil {
-		return nil, fmt.Errorf("locking storage: %w", err)
+		f.logger.Warn("cannot lock the storage; going on without the lock", zap.Error(err))
+		return func() {}
 	}
-	return func() { _ = storage.Unlock(context.WithoutCancel(ctx), name) }, nil
+	return func() { _ = storage.Unlock(context.WithoutCancel(ctx), name) }
 }
 
 func (f *feed) failed(err error) error {
@@ -119,11 +119,7 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	}
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	unlock, err := f.lockStorage(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	defer f.lockStorage(ctx)()
 	cur := f.cloud.Load()
 	if cur == nil {
 		return errors.New("no firewall data yet")
