@@ -56,6 +56,7 @@ type feed struct {
 
 	updateMu sync.Mutex      // one change of the data or its status at a time
 	seen     time.Time       // modification time of the snapshot last stored or loaded
+	version  string          // version of the snapshot last stored or loaded
 	kick     chan chan error // update requests from the admin API and remote calls
 	worker                   // the refresher
 }
@@ -286,7 +287,7 @@ func (f *feed) requestUpdate(ctx context.Context) error {
 func (f *feed) nextWake() time.Duration {
 	st := f.status.Load()
 	wake := st.NextDue
-	if poll := now().Add(f.interval / 8); wake.After(poll) {
+	if poll := now().Add(time.Duration(storagePollEvery.Load())); wake.After(poll) {
 		wake = poll
 	}
 	if !st.FetchedAt.IsZero() && !st.Stale {
@@ -328,18 +329,7 @@ func (f *feed) markStale() {
 func (f *feed) pollStorage(ctx context.Context) {
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	info, err := f.store().Stat(ctx, f.snapshotKey())
-	if err != nil || !info.Modified.After(f.seen) {
-		return
-	}
-	hdr, body, err := f.readSnapshot(ctx)
-	if err != nil || !hdr.ChangedAt.After(f.status.Load().ChangedAt) {
-		f.seen = info.Modified
-		return
-	}
-	if err := f.installSnapshot(ctx, hdr, body); err != nil {
-		f.logger.Warn("loading the firewall snapshot another instance stored", zap.Error(err))
-	}
+	f.pollStorageLocked(ctx)
 }
 
 // markSeen remembers the snapshot's modification time after this instance

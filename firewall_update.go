@@ -112,7 +112,9 @@ func setEntryGauges(st sfw.Stats) {
 // applyRecords adds (or deletes) records of the personal lists at once, as
 // CleanTalk's private_record_add and private_record_delete remote calls
 // ask, and stores the result so that instances sharing the storage pick it
-// up. The next download brings the same records from the cloud.
+// up. It starts from the newest snapshot in storage, so that a change made
+// through another instance moments ago is not undone. The next download
+// brings the same records from the cloud.
 func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error {
 	if !f.key.download {
 		return errNoDownload
@@ -120,6 +122,7 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
 	defer f.lockStorage(ctx)()
+	f.pollStorageLocked(ctx)
 	cur := f.cloud.Load()
 	if cur == nil {
 		return errors.New("no firewall data yet")
