@@ -96,6 +96,7 @@ type App struct {
 
 	storage        *storageRef // every use of Caddy's storage goes through it
 	secretInMemory bool        // the storage could not keep the secret
+	rcGuard        tokenGuard  // wrong remote-call tokens
 
 	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
 	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data
@@ -143,6 +144,7 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
+	a.rcGuard.logger = a.logger
 	a.key = caddy.NewReplacer().ReplaceKnown(a.APIKey, "")
 
 	if a.Timeout == 0 {
@@ -254,6 +256,7 @@ func (a *App) Stop() error { return nil }
 
 // Cleanup releases what the app holds.
 func (a *App) Cleanup() error {
+	a.rcGuard.close()
 	a.cleanupFirewall()
 	a.cleanupAccount()
 	if a.client != nil {

@@ -16,6 +16,12 @@ import (
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
+// Why the data could not be changed.
+var (
+	errKeyRefused = errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed")
+	errNoSFWData  = errors.New("no firewall data yet")
+)
+
 // update brings the data up to date. Under the storage lock it first looks
 // for a fresh snapshot another instance stored; only if there is none (or
 // force is set) does it download. On any failure the data in use stays.
@@ -23,7 +29,7 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
 	if !f.usable() {
-		return f.failed(errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed"))
+		return f.failed(errKeyRefused)
 	}
 	defer f.lockStorage(ctx)()
 
@@ -125,7 +131,7 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	f.pollStorageLocked(ctx)
 	cur := f.cloud.Load()
 	if cur == nil {
-		return errors.New("no firewall data yet")
+		return errNoSFWData
 	}
 	change := make(map[netip.Prefix]sfw.Row, len(rows))
 	for _, r := range rows {
