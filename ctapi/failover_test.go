@@ -355,3 +355,26 @@ func TestStalledServerStillLeavesTimeForAnother(t *testing.T) {
 		t.Fatalf("answered after %v; want the retry after 60%% of %v", elapsed, budget)
 	}
 }
+
+// TestAnswerDoesNotWaitForTheAddressLookup: an answer that arrives while
+// the call is still looking for another address is returned at once.
+func TestAnswerDoesNotWaitForTheAddressLookup(t *testing.T) {
+	const budget = time.Second
+	fc := fakecloud.New(t)
+	port := strconv.Itoa(int(fc.Addr().Port()))
+	res := &mapResolver{slowNth: 2, slowFor: time.Minute, addrs: map[string][]netip.Addr{fakeHost: {
+		netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.3"),
+	}}}
+	c := newClient(t, fc, func(o *ctapi.Options) {
+		o.ModerateURL, o.Resolver, o.Timeout = "http://"+net.JoinHostPort(fakeHost, port), res, budget
+	})
+	fc.SetFault(fakecloud.Delay(budget * 7 / 10).Times(1))
+	start := time.Now()
+	resp, err := c.CheckMessage(context.Background(), &ctapi.CheckRequest{SenderIP: "192.0.2.1"})
+	if err != nil || !resp.Allow {
+		t.Fatalf("CheckMessage: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > budget*9/10 {
+		t.Fatalf("the answer after %v of %v waited for the address lookup", elapsed, budget)
+	}
+}

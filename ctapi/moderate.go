@@ -88,15 +88,18 @@ var errCutForRetry = errors.New("ctapi: first attempt cut off for a retry")
 // watch and reports whether the attempt was cut off.
 func (c *Client) firstAttempt(ctx context.Context, target string, used *usedAddrs, total time.Duration) (attemptCtx context.Context, end func() (cut bool)) {
 	attemptCtx, cancel := context.WithCancelCause(ctx)
+	watchCtx, stopWatch := context.WithCancel(ctx) // an answer ends the look for an address
 	done := make(chan struct{})
 	watch := time.AfterFunc(time.Duration(float64(total)*firstAttemptShare), func() {
 		defer close(done)
 		deadline, _ := ctx.Deadline()
-		if _, ok := c.otherAddress(ctx, target, used); ok && time.Until(deadline) >= time.Duration(float64(total)*minRetryShare) {
+		if _, ok := c.otherAddress(watchCtx, target, used); ok && watchCtx.Err() == nil &&
+			time.Until(deadline) >= time.Duration(float64(total)*minRetryShare) {
 			cancel(errCutForRetry)
 		}
 	})
 	return attemptCtx, func() bool {
+		stopWatch()
 		if !watch.Stop() {
 			<-done
 		}
