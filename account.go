@@ -137,7 +137,8 @@ var feedbackDelay atomic.Int64
 func init() { feedbackDelay.Store(int64(time.Minute)) }
 
 // run is the worker: the licence check at start and daily, the firewall
-// logs every log interval, the feedback queue shortly after items arrive.
+// logs every log interval, the feedback queue shortly after items arrive,
+// and the reports of CleanTalk's test address.
 func (acc *account) run(ctx context.Context) {
 	licenseTimer := time.NewTimer(0)
 	logTimer := time.NewTimer(time.Duration(acc.logInterval.Load()))
