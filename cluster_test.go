@@ -46,26 +46,7 @@ func TestPersonalRecordsReachTheCluster(t *testing.T) {
 
 	const bAdmin, bHTTP = 2997, 9071
 	t.Setenv(storagePollEnv, poll.String())
-	startCaddy(t, fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	storage file_system %s
-	servers {
-		trusted_proxies static 127.0.0.1/32
-	}
-	cleantalk {
-		api_key %s
-		moderate_url %s
-		api_url %s
-	}
-}
-http://localhost:%d {
-	cleantalk {
-		remote_calls /ct-remote
-	}
-	reverse_proxy %s
-}
-`, bAdmin, bHTTP, shared, testKey, a.cloud.URL(), a.cloud.URL(), bHTTP, strings.TrimPrefix(a.echo.URL, "http://")))
+	startCaddy(t, instanceCaddyfile(bAdmin, bHTTP, shared, a.cloud.URL(), a.echo.URL, "remote_calls /ct-remote"))
 	waitFor(t, "the second instance has the firewall data", func() bool {
 		var st statusReply
 		return getJSON(fmt.Sprintf("http://localhost:%d/cleantalk/status", bAdmin), &st) && st.Firewall.LoadedFrom != ""
@@ -156,4 +137,31 @@ func getJSON(u string, v any) bool {
 	}
 	defer resp.Body.Close()
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
+}
+
+// instanceCaddyfile is the config of a Caddy process started by startCaddy:
+// admin and site ports, a storage directory, the fake cloud, the upstream
+// and the lines of the site's cleantalk directive. Client addresses come
+// from X-Forwarded-For, sent by the test as a trusted proxy on loopback.
+func instanceCaddyfile(adminPort, httpPort int, storage, cloudURL, upstreamURL, handler string) string {
+	return fmt.Sprintf(`{
+	admin localhost:%d
+	http_port %d
+	storage file_system %s
+	servers {
+		trusted_proxies static 127.0.0.1/32
+	}
+	cleantalk {
+		api_key %s
+		moderate_url %s
+		api_url %s
+	}
+}
+http://localhost:%d {
+	cleantalk {
+		%s
+	}
+	reverse_proxy %s
+}
+`, adminPort, httpPort, storage, testKey, cloudURL, cloudURL, httpPort, handler, strings.TrimPrefix(upstreamURL, "http://"))
 }
