@@ -91,6 +91,8 @@ type Handler struct {
 	app           *App
 	logger        *zap.Logger
 	feedbackToken string
+
+	aliases aliasGate // whether the server lets X-Cleantalk_Allow and the like in
 }
 
 // FeedbackRoute is where an application reports verdicts: a POST of
@@ -208,6 +210,7 @@ func (h *Handler) Validate() error {
 // passes the request on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripClientTags(r.Header)
+	h.aliases.strip(r)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Map(emptyPlaceholders)
 
