@@ -3,12 +3,9 @@ package cleantalk
 import (
 	"bytes"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/caddy-cleantalk/caddy-cleantalk/internal/fakecloud"
 )
 
 // presetCase is one post to an application protected by a preset, and
@@ -150,10 +147,10 @@ func TestPresetWordPress(t *testing.T) {
 	}
 	reverse_proxy {{echo}}
 `})
-	cf7, cf7CT := multipartForm(t, [][2]string{
-		{"_wpcf7", "5"}, {"_wpcf7_version", "5.7"}, {"_wpcf7_locale", "en_US"}, {"_wpcf7_unit_tag", "wpcf7-f5-p2-o1"},
-		{"_wpcf7_container_post", "2"}, {"your-name", "Gus"}, {"your-email", "gus@example.org"},
-		{"your-subject", "Hello"}, {"your-message", "I have a question."},
+	cf7CT, cf7 := multipartBody(t, []string{
+		"_wpcf7", "5", "_wpcf7_version", "5.7", "_wpcf7_locale", "en_US", "_wpcf7_unit_tag", "wpcf7-f5-p2-o1",
+		"_wpcf7_container_post", "2", "your-name", "Gus", "your-email", "gus@example.org",
+		"your-subject", "Hello", "your-message", "I have a question.",
 	})
 	const comment = "comment=Nice+post%21&author=Bob&email=bob%40example.org&url=http%3A%2F%2Fbob.example" +
 		"&wp-comment-cookies-consent=yes&submit=Post+Comment&comment_post_ID=42&comment_parent=0"
@@ -275,20 +272,3 @@ func TestPresetWithRoutesByHand(t *testing.T) {
 	}
 }
 
-// multipartForm encodes fields as multipart/form-data.
-func multipartForm(t *testing.T, fields [][2]string) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for _, f := range fields {
-		if err := mw.WriteField(f[0], f[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), mw.FormDataContentType()
-}
-
-var _ = fakecloud.StopEmail

@@ -142,6 +142,41 @@ func TestFieldRoutesOverMaxBody(t *testing.T) {
 	if status != http.StatusForbidden || got != nil {
 		t.Fatalf("status %d, upstream reached: %v", status, got != nil)
 	}
+	// Fields read in the part that fits decide the route, and spam there
+	// is spam.
+	body = "wpTextbox1=stop_word&pad=" + strings.Repeat("x", 2048)
+	if status, _, got := e.post("/index.php", formCT, []byte(body)); status != http.StatusForbidden || got != nil {
+		t.Fatalf("status %d, upstream reached: %v", status, got != nil)
+	}
+}
+
+// TestFieldRoutesUploads: an upload larger than max_body, on a site whose
+// routes are chosen by fields on any path, is read to its text fields: a
+// post that is none of the routes' goes on untouched, one that is has its
+// text checked wherever the file is.
+func TestFieldRoutesUploads(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form {
+			field wpTextbox1
+			message wpTextbox1
+		}
+		max_body 1KiB
+		on_error block
+	}
+	reverse_proxy {{echo}}
+`})
+	file := strings.Repeat("\x00binary", 8<<10)
+	ct, upload := multipartBody(t, []string{"wpDestFile", "Photo.jpg", "file:wpUploadFile", file, "wpUploadDescription", "a photo"})
+	status, resp, got := e.post("/index.php?title=Special:Upload", ct, upload)
+	mustReach(t, status, resp, got, upload)
+	if got.Header.Get(headerAllow) != "" || len(e.cloud.Checks()) != 0 {
+		t.Errorf("an upload that is no route's was checked: %v", got.Header)
+	}
+	ct, edit := multipartBody(t, []string{"file:attachment", file, "wpTextbox1", "buy stop_word now"})
+	if status, _, got := e.post("/index.php?title=Foo&action=submit", ct, edit); status != http.StatusForbidden || got != nil {
+		t.Errorf("spam after a file: status %d", status)
+	}
 }
 
 // TestFieldRoutesReadOnlyTheirBodies: the body of a request that matches
