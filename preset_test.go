@@ -271,4 +271,3 @@ func TestPresetWithRoutesByHand(t *testing.T) {
 		t.Errorf("route after the preset: %v", c.PostInfo)
 	}
 }
-
