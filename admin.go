@@ -73,6 +73,7 @@ type statusReply struct {
 	APIURL        string         `json:"api_url"`
 	Firewall      firewallReply  `json:"firewall"`
 	Checks        map[string]int `json:"checks"`
+	Storage       storageReply   `json:"storage"`
 	Forms         []formStatus   `json:"forms"`
 }
 
@@ -138,6 +139,7 @@ func statusOf(a *App) statusReply {
 		APIURL:        a.apiURL(),
 		Firewall:      fw,
 		Checks:        counts.snapshot(),
+		Storage:       a.storageStatus(),
 		Forms:         a.forms.status(),
 	}
 	if a.account != nil {

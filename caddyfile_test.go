@@ -25,6 +25,23 @@ func adapt(t *testing.T, caddyfile string) ([]byte, error) {
 	return out, err
 }
 
+// validateAdapted provisions an adapted config, with a storage of the
+// test's own, and returns what Caddy says of it.
+func validateAdapted(t *testing.T, adapted []byte) error {
+	t.Helper()
+	var cfg map[string]any
+	if err := json.Unmarshal(adapted, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}
+	withStorage, _ := json.Marshal(cfg)
+	var config caddy.Config
+	if err := json.Unmarshal(withStorage, &config); err != nil {
+		t.Fatal(err)
+	}
+	return caddy.Validate(&config)
+}
+
 // TestAdapt checks `caddy adapt` output against golden files: each file in
 // testdata/adapt holds a Caddyfile, a line of dashes and the expected JSON.
 // Run with -update to rewrite them after a deliberate change.
@@ -62,19 +79,8 @@ func TestAdapt(t *testing.T) {
 			if strings.TrimSpace(pretty.String()) != strings.TrimSpace(want) {
 				t.Errorf("adapted JSON differs from %s:\n%s", file, pretty.String())
 			}
-			// What the Caddyfile says must provision as JSON too (with a
-			// storage of the test's own).
-			var cfg map[string]any
-			if err := json.Unmarshal(got, &cfg); err != nil {
-				t.Fatal(err)
-			}
-			cfg["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}
-			withStorage, _ := json.Marshal(cfg)
-			var config caddy.Config
-			if err := json.Unmarshal(withStorage, &config); err != nil {
-				t.Fatal(err)
-			}
-			if err := caddy.Validate(&config); err != nil {
+			// What the Caddyfile says must provision as JSON too.
+			if err := validateAdapted(t, got); err != nil {
 				t.Errorf("the adapted config does not validate: %v", err)
 			}
 		})
@@ -103,6 +109,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"bad on_spam", ":80 {\n\tcleantalk {\n\t\ton_spam drop\n\t}\n}\n", "Caddyfile:3"},
 		{"bad on_error", ":80 {\n\tcleantalk {\n\t\ton_error maybe\n\t}\n}\n", "Caddyfile:3"},
 		{"bad max_body", ":80 {\n\tcleantalk {\n\t\tmax_body lots\n\t}\n}\n", "Caddyfile:3"},
+		{"bad max_upload", ":80 {\n\tcleantalk {\n\t\tmax_upload 0\n\t}\n}\n", "Caddyfile:3"},
 		{"bad firewall switch", ":80 {\n\tcleantalk {\n\t\tfirewall yes\n\t}\n}\n", "Caddyfile:3"},
 		{"form path not a path", ":80 {\n\tcleantalk {\n\t\tform contact\n\t}\n}\n", "Caddyfile:3"},
 		{"bad form type", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\ttype comment\n\t\t}\n\t}\n}\n", "Caddyfile:4"},

@@ -205,16 +205,28 @@ func (f *Form) matchRequest(r, asSent *http.Request) (bool, error) {
 	return true, nil
 }
 
-// formByFields returns the route of a submission whose fields are known:
+// formByFields returns the route of a submission once its body is read:
 // from first (matchForm's answer) on, the first route whose paths,
 // matchers and field conditions hold, or nil when none does and the
-// request is no submission of any route. When the fields are only part of
-// the body (complete is false), conditions that fail on that part might
-// hold on the rest: first is returned, so that the submission is checked,
-// or follows on_error, rather than slipping past its route.
-func (h *Handler) formByFields(r *http.Request, first *Form, body form.Fields, complete bool) *Form {
+// request is no submission of any route. When only part of the body could
+// be read (it is longer than max_body, has too many fields, is malformed
+// or undecodable), conditions that fail on that part might hold on the
+// rest: first is returned, so that the submission is checked, or follows
+// on_error, rather than slipping past its route. A body no application
+// reads as a form (text/plain, none) has no fields.
+func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submission, readErr error) *Form {
 	if len(first.conditions) == 0 {
 		return first
+	}
+	whole := readErr == nil && sub.Partial == nil
+	var body form.Fields
+	switch {
+	case whole:
+		body = sub.Fields
+	case errors.Is(readErr, form.ErrUnsupported) && !mayBeForm(r.Header.Get("Content-Type")):
+		whole = true
+	case readErr == nil:
+		body = sub.Fields // the part read
 	}
 	var query form.Fields
 	queried := false
@@ -239,7 +251,7 @@ func (h *Handler) formByFields(r *http.Request, first *Form, body form.Fields, c
 			return f
 		}
 	}
-	if !complete {
+	if !whole {
 		return first
 	}
 	return nil

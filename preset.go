@@ -109,25 +109,11 @@ func wordpressPreset() []*Form {
 			Name: "woocommerce checkout (no JavaScript)", Fields: fields(field("woocommerce_checkout_place_order")),
 			Type: formTypeMessage, CommentType: "order",
 		},
-		{
-			// The block checkout's Store API: JSON billing_address and
-			// customer_note.
-			Name: "woocommerce checkout (Store API)", Path: paths("*/wc/store/v1/checkout*", "*/wc/store/checkout*"),
-			QueryFields: true, Type: formTypeMessage, CommentType: "order",
-			Email:    names("billing_address.email"),
-			Nickname: names("billing_address.first_name", "billing_address.last_name"),
-			Phone:    names("billing_address.phone"),
-			Message:  names("customer_note"),
-		},
-		{
-			Name:        "woocommerce checkout (Store API, rest_route)",
-			Fields:      fields(field("rest_route", "/wc/store/v1/checkout*", "/wc/store/checkout*")),
-			QueryFields: true, Type: formTypeMessage, CommentType: "order",
-			Email:    names("billing_address.email"),
-			Nickname: names("billing_address.first_name", "billing_address.last_name"),
-			Phone:    names("billing_address.phone"),
-			Message:  names("customer_note"),
-		},
+		// The block checkout's Store API: JSON billing_address and
+		// customer_note.
+		storeAPI("woocommerce checkout (Store API)", paths("*/wc/store/v1/checkout*", "*/wc/store/checkout*"), nil),
+		storeAPI("woocommerce checkout (Store API, rest_route)", nil,
+			fields(field("rest_route", "/wc/store/v1/checkout*", "/wc/store/checkout*"))),
 		{
 			// Contact Form 7 posts multipart to its REST feedback route, or
 			// without JavaScript to the page itself; both carry _wpcf7.
@@ -182,6 +168,17 @@ func wordpressPreset() []*Form {
 			Name: "woocommerce lost password", Fields: fields(field("wc_reset_password"), field("user_login")),
 			Type: formTypeMessage, CommentType: "lost_password", Nickname: names("user_login"),
 		},
+	}
+}
+
+// storeAPI is a route of WooCommerce's Store API checkout.
+func storeAPI(name string, p caddyhttp.MatchPath, c []FieldCondition) *Form {
+	return &Form{
+		Name: name, Path: p, Fields: c, QueryFields: true, Type: formTypeMessage, CommentType: "order",
+		Email:    names("billing_address.email"),
+		Nickname: names("billing_address.first_name", "billing_address.last_name"),
+		Phone:    names("billing_address.phone"),
+		Message:  names("customer_note"),
 	}
 }
 

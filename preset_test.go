@@ -2,62 +2,10 @@ package cleantalk
 
 import (
 	"bytes"
-	"fmt"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/caddy-cleantalk/caddy-cleantalk/internal/fakecloud"
 )
-
-// presetCase is one post to an application protected by a preset, and
-// what the cloud must get for it ("" method: nothing; the post is none of
-// the preset's routes).
-type presetCase struct {
-	name, path, ct, body string
-	method               string
-	commentType          string
-	email, nickname      string
-	message, url, phone  string
-}
-
-// runPresetCases posts each case, checks that the application gets the
-// body byte for byte, and what the cloud was sent.
-func runPresetCases(t *testing.T, e *env, cases []presetCase, secrets ...string) {
-	t.Helper()
-	for _, tt := range cases {
-		t.Run(tt.name, func(t *testing.T) {
-			before := len(e.cloud.Checks())
-			status, resp, got := e.post(tt.path, tt.ct, []byte(tt.body))
-			mustReach(t, status, resp, got, []byte(tt.body))
-			checks := e.cloud.Checks()[before:]
-			if tt.method == "" {
-				if len(checks) != 0 || got.Header.Get("X-Cleantalk-Allow") != "" {
-					t.Fatalf("checked (%d) or tagged (%q)", len(checks), got.Header.Get("X-Cleantalk-Allow"))
-				}
-				return
-			}
-			if len(checks) != 1 {
-				t.Fatalf("%d checks, want 1", len(checks))
-			}
-			c := checks[0]
-			gotURL, _ := c.SenderInfo["sender_url"].(string)
-			have := fmt.Sprintf("%s %s email=%q nickname=%q message=%q url=%q phone=%q",
-				c.Method, c.PostInfo["comment_type"], c.SenderEmail, c.SenderNickname, c.Message, gotURL, c.Phone)
-			want := fmt.Sprintf("%s %s email=%q nickname=%q message=%q url=%q phone=%q",
-				tt.method, tt.commentType, tt.email, tt.nickname, tt.message, tt.url, tt.phone)
-			if have != want {
-				t.Errorf("cloud got\n%s\nwant\n%s", have, want)
-			}
-			for _, s := range secrets {
-				if bytes.Contains(c.Raw, []byte(s)) {
-					t.Errorf("%q reached the cloud", s)
-				}
-			}
-		})
-	}
-}
 
 // Bodies MediaWiki 1.39's forms post.
 const (
@@ -82,17 +30,17 @@ func TestPresetMediaWiki(t *testing.T) {
 	}
 	reverse_proxy {{echo}}
 `})
-	signup := func(name, path, body string) presetCase {
-		return presetCase{name: name, path: path, ct: formCT, body: body, method: "check_newuser",
+	signup := func(name, path, body string) routeCase {
+		return routeCase{name: name, path: path, ct: formCT, body: body, method: "check_newuser",
 			commentType: "register", email: "alice@example.org", nickname: "Alice"}
 	}
-	edit := func(name, path, body, message string) presetCase {
-		return presetCase{name: name, path: path, ct: formCT, body: body, method: "check_message",
+	edit := func(name, path, body, message string) routeCase {
+		return routeCase{name: name, path: path, ct: formCT, body: body, method: "check_message",
 			commentType: "mediawiki_edit", message: message}
 	}
 	const apiSignup = "username=Alice&password=Pw-s3cret-1&retype=Pw-s3cret-1&email=alice%40example.org" +
 		"&realname=Alice&createreturnurl=http%3A%2F%2Fwiki.example%2F&createtoken=0a1b2c3d4e5f%2B%5C"
-	cases := []presetCase{
+	cases := []routeCase{
 		signup("sign-up, title in the query", "/index.php?title=Special:CreateAccount&returnto=Main_Page", mwSignup),
 		signup("sign-up, title in the body", "/index.php", "title=Special%3ACreateAccount&"+mwSignup),
 		signup("sign-up, lower case", "/index.php?title=Special:createaccount", mwSignup),
@@ -119,7 +67,7 @@ func TestPresetMediaWiki(t *testing.T) {
 		{name: "API read", path: "/w/api.php", ct: formCT, body: "action=query&meta=tokens&type=csrf&format=json"},
 		{name: "API login", path: "/w/api.php", ct: formCT, body: "action=login&lgname=Alice&lgpassword=Pw-s3cret-1&lgtoken=t"},
 	}
-	runPresetCases(t, e, cases, "Pw-s3cret-1", "0a1b2c3d4e5f")
+	runRouteCases(t, e, cases, "Pw-s3cret-1", "0a1b2c3d4e5f")
 
 	// A page update through the REST API is a PUT.
 	update := []byte(`{"source":"updated stop_word text","comment":"fix","latest":{"id":7}}`)
@@ -150,10 +98,10 @@ func TestPresetWordPress(t *testing.T) {
 	}
 	reverse_proxy {{echo}}
 `})
-	cf7, cf7CT := multipartForm(t, [][2]string{
-		{"_wpcf7", "5"}, {"_wpcf7_version", "5.7"}, {"_wpcf7_locale", "en_US"}, {"_wpcf7_unit_tag", "wpcf7-f5-p2-o1"},
-		{"_wpcf7_container_post", "2"}, {"your-name", "Gus"}, {"your-email", "gus@example.org"},
-		{"your-subject", "Hello"}, {"your-message", "I have a question."},
+	cf7CT, cf7 := multipartBody(t, []string{
+		"_wpcf7", "5", "_wpcf7_version", "5.7", "_wpcf7_locale", "en_US", "_wpcf7_unit_tag", "wpcf7-f5-p2-o1",
+		"_wpcf7_container_post", "2", "your-name", "Gus", "your-email", "gus@example.org",
+		"your-subject", "Hello", "your-message", "I have a question.",
 	})
 	const comment = "comment=Nice+post%21&author=Bob&email=bob%40example.org&url=http%3A%2F%2Fbob.example" +
 		"&wp-comment-cookies-consent=yes&submit=Post+Comment&comment_post_ID=42&comment_parent=0"
@@ -164,18 +112,18 @@ func TestPresetWordPress(t *testing.T) {
 	const storeAPI = `{"billing_address":{"first_name":"Ann","last_name":"Lee","email":"ann@example.org","phone":"555-0100",` +
 		`"address_1":"1 Main St"},"shipping_address":{"first_name":"Ann","last_name":"Lee"},` +
 		`"customer_note":"Leave it at the door","payment_method":"cod","customer_password":"Pw-s3cret-1"}`
-	order := presetCase{method: "check_message", commentType: "order", email: "ann@example.org",
+	order := routeCase{method: "check_message", commentType: "order", email: "ann@example.org",
 		nickname: "Ann Lee", message: "Leave it at the door", phone: "555-0100"}
-	at := func(c presetCase, name, path, ct, body string) presetCase {
+	at := func(c routeCase, name, path, ct, body string) routeCase {
 		c.name, c.path, c.ct, c.body = name, path, ct, body
 		return c
 	}
-	commentCheck := presetCase{method: "check_message", commentType: "comment", email: "bob@example.org",
+	commentCheck := routeCase{method: "check_message", commentType: "comment", email: "bob@example.org",
 		nickname: "Bob", message: "Nice post!", url: "http://bob.example"}
-	cf7Check := presetCase{method: "check_message", commentType: "contact_form_wordpress_cf7", email: "gus@example.org",
+	cf7Check := routeCase{method: "check_message", commentType: "contact_form_wordpress_cf7", email: "gus@example.org",
 		nickname: "Gus", message: "Hello\nI have a question."}
 	const restComment = `{"post":42,"author_name":"Bob","author_email":"bob@example.org","author_url":"http://bob.example","content":{"raw":"Nice post!"}}`
-	cases := []presetCase{
+	cases := []routeCase{
 		at(commentCheck, "comment", "/wp-comments-post.php", formCT, comment),
 		at(commentCheck, "comment, WordPress in a directory", "/blog/wp-comments-post.php", formCT, comment),
 		at(commentCheck, "comment, REST", "/wp-json/wp/v2/comments", "application/json", restComment),
@@ -238,7 +186,7 @@ func TestPresetWordPress(t *testing.T) {
 		{name: "cron", path: "/wp-cron.php?doing_wp_cron=1700000000.1234", ct: "", body: ""},
 		{name: "XML-RPC", path: "/xmlrpc.php", ct: "text/xml", body: "<?xml version=\"1.0\"?><methodCall><methodName>demo.sayHello</methodName></methodCall>"},
 	}
-	runPresetCases(t, e, cases, "Pw-s3cret-1", "abc123")
+	runRouteCases(t, e, cases, "Pw-s3cret-1", "abc123")
 
 	if status, _, got := e.post("/wp-comments-post.php", formCT, []byte(strings.Replace(comment, "Nice+post", "stop_word", 1))); status != http.StatusForbidden || got != nil {
 		t.Errorf("spam comment: status %d", status)
@@ -274,21 +222,3 @@ func TestPresetWithRoutesByHand(t *testing.T) {
 		t.Errorf("route after the preset: %v", c.PostInfo)
 	}
 }
-
-// multipartForm encodes fields as multipart/form-data.
-func multipartForm(t *testing.T, fields [][2]string) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for _, f := range fields {
-		if err := mw.WriteField(f[0], f[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), mw.FormDataContentType()
-}
-
-var _ = fakecloud.StopEmail

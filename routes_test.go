@@ -1,6 +1,8 @@
 package cleantalk
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -43,39 +45,57 @@ const fieldRoutesSite = `
 // route's conditions passes untouched and unchecked.
 func TestFieldRoutes(t *testing.T) {
 	e := newEnv(t, setup{site: fieldRoutesSite})
-	tests := []struct {
-		name, path, ct, body string
-		method, nickname     string // "" when no check is wanted
-		message              string
-	}{
-		{"title in the query", "/index.php?title=Special:CreateAccount", formCT, "wpName=Ann&email=a%40b.io", "check_newuser", "Ann", ""},
-		{"title in the body", "/index.php", formCT, "title=Special%3ACreateAccount&wpName=Ann", "check_newuser", "Ann", ""},
-		{"title folded", "/index.php", formCT, "title=special%3Acreate_ACCOUNT&wpName=Ann", "check_newuser", "Ann", ""},
-		{"title case", "/index.php?title=Special:createaccount", formCT, "wpName=Ann", "check_newuser", "Ann", ""},
-		{"title with a subpage", "/index.php?title=Special:CreateAccount/x", formCT, "wpName=Ann", "check_newuser", "Ann", ""},
-		{"the body wins over the query", "/index.php?title=Special:CreateAccount", formCT, "title=Main_Page&wpName=Ann&action=submit&wpTextbox1=hi", "check_message", "Ann", "hi"},
-		{"every condition must hold", "/index.php?title=Special:CreateAccount", formCT, "email=a%40b.io", "", "", ""},
-		{"edit by action submit", "/index.php?title=Foo&action=submit", formCT, "wpTextbox1=spam+text", "check_message", "", "spam text"},
-		{"edit by action edit in the body", "/index.php", formCT, "title=Foo&action=EDIT&wpTextbox1=text", "check_message", "", "text"},
-		{"a login is no route's", "/index.php?title=Special:UserLogin", formCT, "wpName=Ann&wpPassword=pw&wpLoginToken=t", "", "", ""},
-		{"a JSON path", "/api/x", "application/json", `{"data":{"kind":"Comment","text":"json text"}}`, "check_message", "", "json text"},
-		{"a JSON path with another value", "/api/x", "application/json", `{"data":{"kind":"like","text":"json text"}}`, "", "", ""},
-		{"not a form at all", "/index.php", "text/plain", "wpName=Ann", "", "", ""},
-		{"an empty body", "/index.php?title=Special:CreateAccount", formCT, "", "", "", ""},
-		{"a route without conditions", "/contact", formCT, "message=hello", "check_message", "", "hello"},
+	signup := func(name, path, body, email string) routeCase {
+		return routeCase{name: name, path: path, ct: formCT, body: body, method: "check_newuser", commentType: "register",
+			email: email, nickname: "Ann"}
 	}
-	for _, tt := range tests {
+	edit := func(name, path, body, nickname, message string) routeCase {
+		return routeCase{name: name, path: path, ct: formCT, body: body, method: "check_message",
+			commentType: "contact_form_caddy", nickname: nickname, message: message}
+	}
+	runRouteCases(t, e, []routeCase{
+		signup("title in the query", "/index.php?title=Special:CreateAccount", "wpName=Ann&email=a%40b.io", "a@b.io"),
+		signup("title in the body", "/index.php", "title=Special%3ACreateAccount&wpName=Ann", ""),
+		signup("title folded", "/index.php", "title=special%3Acreate_ACCOUNT&wpName=Ann", ""),
+		signup("title case", "/index.php?title=Special:createaccount", "wpName=Ann", ""),
+		signup("title with a subpage", "/index.php?title=Special:CreateAccount/x", "wpName=Ann", ""),
+		edit("the body wins over the query", "/index.php?title=Special:CreateAccount", "title=Main_Page&wpName=Ann&action=submit&wpTextbox1=hi", "Ann", "hi"),
+		{name: "every condition must hold", path: "/index.php?title=Special:CreateAccount", ct: formCT, body: "email=a%40b.io"},
+		edit("edit by action submit", "/index.php?title=Foo&action=submit", "wpTextbox1=spam+text", "", "spam text"),
+		edit("edit by action edit in the body", "/index.php", "title=Foo&action=EDIT&wpTextbox1=text", "", "text"),
+		{name: "a login is no route's", path: "/index.php?title=Special:UserLogin", ct: formCT, body: "wpName=Ann&wpPassword=pw&wpLoginToken=t"},
+		{name: "a JSON path", path: "/api/x", ct: "application/json", body: `{"data":{"kind":"Comment","text":"json text"}}`,
+			method: "check_message", commentType: "contact_form_caddy", message: "json text"},
+		{name: "a JSON path with another value", path: "/api/x", ct: "application/json", body: `{"data":{"kind":"like","text":"json text"}}`},
+		{name: "not a form at all", path: "/index.php", ct: "text/plain", body: "wpName=Ann"},
+		{name: "an empty body", path: "/index.php?title=Special:CreateAccount", ct: formCT},
+		edit("a route without conditions", "/contact", "message=hello", "", "hello"),
+	})
+}
+
+// routeCase is one post to a site, and what the cloud must get for it (""
+// method: nothing; the post is none of the site's routes).
+type routeCase struct {
+	name, path, ct, body string
+	method               string
+	commentType          string
+	email, nickname      string
+	message, url, phone  string
+}
+
+// runRouteCases posts each case, checks that the application gets the
+// body byte for byte, and what the cloud was sent.
+func runRouteCases(t *testing.T, e *env, cases []routeCase, secrets ...string) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(e.cloud.Checks())
 			status, resp, got := e.post(tt.path, tt.ct, []byte(tt.body))
 			mustReach(t, status, resp, got, []byte(tt.body))
 			checks := e.cloud.Checks()[before:]
 			if tt.method == "" {
-				if len(checks) != 0 {
-					t.Fatalf("checked: %s %q %q", checks[0].Method, checks[0].SenderNickname, checks[0].Message)
-				}
-				if got.Header.Get("X-Cleantalk-Allow") != "" {
-					t.Errorf("untouched request tagged: %v", got.Header)
+				if len(checks) != 0 || got.Header.Get("X-Cleantalk-Allow") != "" {
+					t.Fatalf("checked (%d) or tagged (%q)", len(checks), got.Header.Get("X-Cleantalk-Allow"))
 				}
 				return
 			}
@@ -83,11 +103,18 @@ func TestFieldRoutes(t *testing.T) {
 				t.Fatalf("%d checks, want 1", len(checks))
 			}
 			c := checks[0]
-			if c.Method != tt.method || c.SenderNickname != tt.nickname || c.Message != tt.message {
-				t.Errorf("method %q nickname %q message %q, want %q %q %q", c.Method, c.SenderNickname, c.Message, tt.method, tt.nickname, tt.message)
+			gotURL, _ := c.SenderInfo["sender_url"].(string)
+			have := fmt.Sprintf("%s %s email=%q nickname=%q message=%q url=%q phone=%q",
+				c.Method, c.PostInfo["comment_type"], c.SenderEmail, c.SenderNickname, c.Message, gotURL, c.Phone)
+			want := fmt.Sprintf("%s %s email=%q nickname=%q message=%q url=%q phone=%q",
+				tt.method, tt.commentType, tt.email, tt.nickname, tt.message, tt.url, tt.phone)
+			if have != want {
+				t.Errorf("cloud got\n%s\nwant\n%s", have, want)
 			}
-			if got.Header.Get("X-Cleantalk-Allow") != "1" {
-				t.Errorf("checked request not tagged: %v", got.Header)
+			for _, s := range secrets {
+				if bytes.Contains(c.Raw, []byte(s)) {
+					t.Errorf("%q reached the cloud", s)
+				}
 			}
 		})
 	}
@@ -141,6 +168,41 @@ func TestFieldRoutesOverMaxBody(t *testing.T) {
 	status, _, got := e.post("/index.php", formCT, []byte(body))
 	if status != http.StatusForbidden || got != nil {
 		t.Fatalf("status %d, upstream reached: %v", status, got != nil)
+	}
+	// Fields read in the part that fits decide the route, and spam there
+	// is spam.
+	body = "wpTextbox1=stop_word&pad=" + strings.Repeat("x", 2048)
+	if status, _, got := e.post("/index.php", formCT, []byte(body)); status != http.StatusForbidden || got != nil {
+		t.Fatalf("status %d, upstream reached: %v", status, got != nil)
+	}
+}
+
+// TestFieldRoutesUploads: an upload larger than max_body, on a site whose
+// routes are chosen by fields on any path, is read to its text fields: a
+// post that is none of the routes' goes on untouched, one that is has its
+// text checked wherever the file is.
+func TestFieldRoutesUploads(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form {
+			field wpTextbox1
+			message wpTextbox1
+		}
+		max_body 1KiB
+		on_error block
+	}
+	reverse_proxy {{echo}}
+`})
+	file := strings.Repeat("\x00binary", 8<<10)
+	ct, upload := multipartBody(t, []string{"wpDestFile", "Photo.jpg", "file:wpUploadFile", file, "wpUploadDescription", "a photo"})
+	status, resp, got := e.post("/index.php?title=Special:Upload", ct, upload)
+	mustReach(t, status, resp, got, upload)
+	if got.Header.Get(headerAllow) != "" || len(e.cloud.Checks()) != 0 {
+		t.Errorf("an upload that is no route's was checked: %v", got.Header)
+	}
+	ct, edit := multipartBody(t, []string{"file:attachment", file, "wpTextbox1", "buy stop_word now"})
+	if status, _, got := e.post("/index.php?title=Foo&action=submit", ct, edit); status != http.StatusForbidden || got != nil {
+		t.Errorf("spam after a file: status %d", status)
 	}
 }
 

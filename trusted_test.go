@@ -1,15 +1,12 @@
 package cleantalk
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2"
 )
 
 const trustedSecret = "trusted-secret-for-tests-0123456789"
@@ -128,17 +125,7 @@ func TestTrustedCookieSecretTooShort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cfg map[string]any
-		if err := json.Unmarshal(out, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		cfg["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}
-		b, _ := json.Marshal(cfg)
-		var config caddy.Config
-		if err := json.Unmarshal(b, &config); err != nil {
-			t.Fatal(err)
-		}
-		if err := caddy.Validate(&config); err == nil || !strings.Contains(err.Error(), "at least 32 characters") {
+		if err := validateAdapted(t, out); err == nil || !strings.Contains(err.Error(), "at least 32 characters") {
 			t.Errorf("secret %q: %v", secret, err)
 		}
 	}
