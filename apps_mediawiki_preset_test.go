@@ -114,7 +114,7 @@ func (v mwSignupVariant) signup(c *appClient, name, password, email string) appR
 		v.edit(form)
 	}
 	if v.multipart {
-		body, ct := multipartBody(c.t, form)
+		body, ct := multipartForm(c.t, form)
 		return c.do(http.MethodPost, v.path, ct, body)
 	}
 	return c.postForm(v.path, form)
@@ -196,7 +196,7 @@ func apiEdit(path string, multipart bool, edit func(url.Values)) func(*appClient
 			edit(form)
 		}
 		if multipart {
-			body, ct := multipartBody(c.t, form)
+			body, ct := multipartForm(c.t, form)
 			return c.do(http.MethodPost, path, ct, body)
 		}
 		return c.postForm(path, form)
