@@ -55,8 +55,8 @@ func TestWordPressPresetComments(t *testing.T) {
 		refused(t, wpComment(c, "/wp-comments-post.php", "Spammer", fakecloud.StopEmail, "", uniq("Cheap ")), "blacklisted sender")
 		word := uniq("Visit ") + " " + fakecloud.StopWord
 		refused(t, wpComment(c, "/wp-comments-post.php", "Spammer", "spammer@example.org", "", word), "stop word")
-		if len(newChecks(cloud, n)) != 2 {
-			t.Errorf("%d checks, want 2", len(newChecks(cloud, n)))
+		if got := len(waitChecks(cloud, n, 2)); got != 2 {
+			t.Errorf("%d checks, want 2", got)
 		}
 		if got := a.wpComments(t, fakecloud.StopEmail); len(got) != 0 {
 			t.Errorf("spam stored: %q", got)

@@ -89,16 +89,24 @@ func TestMain(m *testing.M) {
 // runCaddyEnv makes the test binary run Caddy with the arguments it holds.
 const runCaddyEnv = "CADDY_CLEANTALK_TEST_RUN_CADDY"
 
-// startCaddy runs another Caddy process with the given Caddyfile; it is
-// stopped when the test ends. The channel is closed if it exits sooner.
+// startCaddy runs another Caddy process (this test binary) with the given
+// Caddyfile; it is stopped when the test ends. The channel is closed if it
+// exits sooner.
 func startCaddy(t *testing.T, caddyfile string) (exited <-chan struct{}) {
+	t.Helper()
+	return startCaddyBinary(t, "", caddyfile)
+}
+
+// startCaddyBinary is startCaddy with a Caddy binary of this module (CI's
+// xcaddy build), or the test binary when bin is "".
+func startCaddyBinary(t *testing.T, bin, caddyfile string) (exited <-chan struct{}) {
 	t.Helper()
 	dir := scratchDir(t, "instance")
 	file := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(file, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := caddyCommand(t, "run", "--config", file, "--adapter", "caddyfile")
+	cmd := caddyCommand(t, bin, "run", "--config", file, "--adapter", "caddyfile")
 	cmd.Env = append(cmd.Env, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 	logf, err := os.Create(filepath.Join(dir, "stderr.log"))
 	if err != nil {
@@ -127,15 +135,11 @@ func startCaddy(t *testing.T, caddyfile string) (exited <-chan struct{}) {
 	return done
 }
 
-// caddyBinaryEnv names a Caddy binary with this module (CI's xcaddy build)
-// for startCaddy to run instead of the test binary.
-const caddyBinaryEnv = "CLEANTALK_CADDY"
-
-// caddyCommand returns a command running Caddy with args: the binary named
-// by caddyBinaryEnv, or else this test binary, which doubles as Caddy.
-func caddyCommand(t *testing.T, args ...string) *exec.Cmd {
+// caddyCommand returns a command running Caddy with args: bin, or with
+// bin "" this test binary, which doubles as Caddy.
+func caddyCommand(t *testing.T, bin string, args ...string) *exec.Cmd {
 	t.Helper()
-	if bin := os.Getenv(caddyBinaryEnv); bin != "" {
+	if bin != "" {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = os.Environ()
 		return cmd
