@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/caddy-cleantalk/caddy-cleantalk/internal/fakecloud"
 )
 
 // wordpressHandWritten is the route a site owner would write by hand for
@@ -98,10 +96,10 @@ func TestWordPressHandWrittenCommentRoute(t *testing.T) {
 	}
 
 	n = len(cloud.Checks())
-	r = wpComment(c, "/wp-comments-post.php", "Spammer", fakecloud.StopEmail, "", uniq("Buy now "))
+	r = wpComment(c, "/wp-comments-post.php", "Spammer", spamEmail, "", uniq("Buy now "))
 	refused(t, r, "spam comment")
 	oneCheck(t, cloud, n, "check_message", "spam comment")
-	if got := a.wpComments(t, fakecloud.StopEmail); len(got) != 0 {
+	if got := a.wpComments(t, spamEmail); len(got) != 0 {
 		t.Errorf("spam stored: %q", got)
 	}
 }
