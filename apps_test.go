@@ -196,6 +196,14 @@ func (a *appsRun) startAppSites(t *testing.T, p appProtection) *fakecloud.Server
 }
 `, addr, apptest.MediaWikiRoot, protection, a.fpm.Socket, a.mw.Settings, env)
 	}
+	// Caddy shares its ports (SO_REUSEPORT): a Caddy left over from a
+	// killed run would answer some of the requests.
+	for _, u := range []string{wordpressURL, mediawikiURL, mediawikiBareURL} {
+		if c, err := net.Dial("tcp", strings.TrimPrefix(u, "http://")); err == nil {
+			c.Close()
+			t.Fatalf("something already serves %s (a Caddy left over from a killed test run?)", u)
+		}
+	}
 	exited := startCaddyBinary(t, os.Getenv(caddyBinaryEnv), fmt.Sprintf(`{
 	admin %s
 	http_port 9180

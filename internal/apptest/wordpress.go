@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -55,6 +56,7 @@ func InstallWordPress(dir string, db *MariaDB, url string, muPlugins ...string) 
 		dbPassword:    randomHex(12),
 	}
 	w.configFile = filepath.Join(wordPressConfs, "config-"+w.Name+".php")
+	removeStaleConfigs()
 	if err := db.CreateDatabase(w.dbName, w.dbUser, w.dbPassword); err != nil {
 		return nil, err
 	}
@@ -134,6 +136,25 @@ define( 'AUTOMATIC_UPDATER_DISABLED', true );
 	}
 	return nil
 }
+
+// removeStaleConfigs removes the configs of earlier runs that ended
+// without cleaning up (killed): those whose wp-content is gone.
+func removeStaleConfigs() {
+	files, _ := filepath.Glob(filepath.Join(wordPressConfs, "config-cleantalk-test-*.php"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if m := contentDirLine.FindSubmatch(b); m != nil {
+			if _, err := os.Stat(string(m[1])); os.IsNotExist(err) {
+				os.Remove(f)
+			}
+		}
+	}
+}
+
+var contentDirLine = regexp.MustCompile(`define\( 'WP_CONTENT_DIR', '([^']*)' \);`)
 
 // PHP runs PHP code with WordPress loaded (as a command-line script) and
 // returns what it printed. installing skips loading the site, for the
