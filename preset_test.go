@@ -84,6 +84,11 @@ func TestPresetMediaWiki(t *testing.T) {
 		}
 	}
 
+	weird := "--a{b\r\nContent-Disposition: form-data; name=\"wpTextbox1\"\r\n\r\nbuy stop_word\r\n--a{b--\r\n"
+	if status, _, got := e.post("/index.php?title=Foo&action=submit", `multipart/form-data; boundary="a{b"`, []byte(weird)); status != http.StatusForbidden || got != nil {
+		t.Errorf("a boundary outside RFC 2046's set: status %d, reached the application: %v", status, got != nil)
+	}
+
 	// Spam is refused on each kind of route.
 	for _, tt := range []struct{ path, body string }{
 		{"/index.php/Special:CreateAccount", strings.Replace(mwSignup, "alice%40example.org", "stop_email%40example.com", 1)},

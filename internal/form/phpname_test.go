@@ -1,6 +1,9 @@
 package form
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestPHPName compares with what PHP 8.2's parse_str registers for each
 // name (php -r 'parse_str("<name>=1", $o); echo array_key_first($o);').
@@ -58,5 +61,17 @@ func TestPHPMediaType(t *testing.T) {
 	f, err := Parse("multipart/form-data, boundary=XyZ", []byte("--XyZ\r\nContent-Disposition: form-data; name=\"wpTextbox1\"\r\n\r\nspam\r\n--XyZ--\r\n"), Limits{})
 	if b != "XyZ" || err != nil || len(f) != 1 || f[0].Value != "spam" {
 		t.Errorf("boundary %q, fields %v, %v", b, f, err)
+	}
+}
+
+// TestBoundariesPHPReads: boundaries outside RFC 2046's set that PHP 8.2
+// reads (checked with its built-in server) are read here too.
+func TestBoundariesPHPReads(t *testing.T) {
+	for _, b := range []string{"a{b", "ab ", "a<b>", strings.Repeat("b", 100)} {
+		body := "--" + b + "\r\nContent-Disposition: form-data; name=\"wpTextbox1\"\r\n\r\nspam\r\n--" + b + "--\r\n"
+		f, err := Parse(`multipart/form-data; boundary="`+b+`"`, []byte(body), Limits{})
+		if err != nil || len(f) != 1 || f[0].Value != "spam" {
+			t.Errorf("boundary %q: %v, %v", b, f, err)
+		}
 	}
 }
