@@ -29,7 +29,7 @@ const MaxUATemplate = 255
 // ReadUAList reads a gzip-compressed ua_list file. Each line is
 // "id,ua_template,ua_status", comma-separated with the single quote as the
 // enclosure character, as CleanTalk's plugin reads it (PHP's str_getcsv
-// with ' and no escape character): inside an enclosed field '' is a quote,
+// with ' and no escape character): inside an enclosed field ” is a quote,
 // so templates may hold commas and quotes. Blank lines are not rows.
 //
 //   - id is reduced to its digits, as the plugin does; a row without any,
@@ -113,7 +113,7 @@ func parseUARow(line []byte) (UARule, bool) {
 
 // splitCSVQuoted splits a line as PHP's str_getcsv does with ',' as the
 // separator, ' as the enclosure and no escape character: white space before
-// an enclosure is skipped, '' inside an enclosure is one quote, and what
+// an enclosure is skipped, ” inside an enclosure is one quote, and what
 // follows the closing quote up to the next comma is kept. It stops after
 // max fields (returning max+1 fields means "more").
 func splitCSVQuoted(line []byte, max int) [][]byte {
