@@ -29,7 +29,7 @@ const MaxUATemplate = 255
 // ReadUAList reads a gzip-compressed ua_list file. Each line is
 // "id,ua_template,ua_status", comma-separated with the single quote as the
 // enclosure character, as CleanTalk's plugin reads it (PHP's str_getcsv
-// with ' and no escape character): inside an enclosed field ” is a quote,
+// with ' and no escape character): inside an enclosed field a doubled quote is one,
 // so templates may hold commas and quotes. Blank lines are not rows.
 //
 //   - id is reduced to its digits, as the plugin does; a row without any,
