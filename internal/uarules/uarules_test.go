@@ -17,7 +17,7 @@ var testRows = []sfw.UARule{
 	{ID: 20, Template: "python-requests", Allow: false},
 	{ID: 21, Template: "^$", Allow: false},
 	{ID: 22, Template: `(?<=x)bot`, Allow: false}, // PCRE lookbehind
-	{ID: 23, Template: `(a|b)\1`, Allow: false},    // backreference
+	{ID: 23, Template: `(a|b)\1`, Allow: false},   // backreference
 	{ID: 24, Template: `curl|wget`, Allow: false},
 	{ID: 25, Template: `"scrapy"`, Allow: false}, // the plugin removes double quotes
 	{ID: 26, Template: `x{1000}y{1000}`, Allow: false},
@@ -37,14 +37,14 @@ func TestCompileAndMatch(t *testing.T) {
 		t.Errorf("rejects %+v", rejects)
 	}
 	for ua, want := range map[string]Match{
-		"Mozilla/5.0 (compatible; bingbot/2.0)":     {true, true, 12, `bingbot\/\d`},
-		"Mozilla/5.0 (compatible; Googlebot/2.1)":   {true, false, 10, "Googlebot"}, // turned blocking by its duplicate
-		"python-requests/2.31":                      {true, false, 20, "python-requests"},
-		"PYTHON-REQUESTS/2.31":                      {true, false, 20, "python-requests"},
-		"":                                          {true, false, 21, "^$"},
-		"Wget/1.21":                                 {true, false, 24, "curl|wget"},
-		"Scrapy/2.11":                               {true, false, 25, `"scrapy"`},
-		"\u212aELVIN":                               {true, false, 30, "Kelvin"}, // Unicode folding, as Go's (?i)
+		"Mozilla/5.0 (compatible; bingbot/2.0)":   {true, true, 12, `bingbot\/\d`},
+		"Mozilla/5.0 (compatible; Googlebot/2.1)": {true, false, 10, "Googlebot"}, // turned blocking by its duplicate
+		"python-requests/2.31":                    {true, false, 20, "python-requests"},
+		"PYTHON-REQUESTS/2.31":                    {true, false, 20, "python-requests"},
+		"":                                        {true, false, 21, "^$"},
+		"Wget/1.21":                               {true, false, 24, "curl|wget"},
+		"Scrapy/2.11":                             {true, false, 25, `"scrapy"`},
+		"\u212aELVIN":                             {true, false, 30, "Kelvin"}, // Unicode folding, as Go's (?i)
 		"Mozilla/5.0 (X11; Linux x86_64) Firefox/1": {},
 	} {
 		if got := l.Match(ua); got != want {
