@@ -90,6 +90,15 @@ type firewallReply struct {
 	LastError      string       `json:"last_error,omitempty"`
 	Failures       int          `json:"consecutive_failures"`
 	PendingLogIPs  int          `json:"pending_log_ips"`
+	UAList         *uaListReply `json:"ua_list,omitempty"`
+}
+
+// uaListReply counts CleanTalk's User-Agent rules in use.
+type uaListReply struct {
+	Allow      int `json:"allow"`      // templates of allowed bots
+	Block      int `json:"block"`      // templates of blocked bots
+	Rejected   int `json:"rejected"`   // templates that do not compile, or that CleanTalk's plugin rejects
+	Duplicates int `json:"duplicates"` // rows whose id came before
 }
 
 func handleStatus(w http.ResponseWriter, r *http.Request) error {
@@ -129,6 +138,10 @@ func statusOf(a *App) statusReply {
 	}
 	if a.account != nil {
 		fw.PendingLogIPs = a.account.pendingHits()
+	}
+	if ua := a.uaRules(); ua != nil {
+		us := ua.Stats()
+		fw.UAList = &uaListReply{Allow: us.Allow, Block: us.Block, Rejected: us.Rejected, Duplicates: us.Duplicates}
 	}
 	reply := statusReply{
 		Version:       Version,

@@ -25,6 +25,7 @@ import (
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
 )
 
 // Version is the module's version, sent to CleanTalk in the agent field.
@@ -94,9 +95,10 @@ type App struct {
 	feed    *feed
 	feedKey feedKey
 
-	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
-	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data
-	enforced    atomic.Pointer[sfw.Table] // CleanTalk data merged with the private rows
+	privateRows []sfw.Row                    // allow_ip and deny_ip, for the firewall
+	privateOnly *sfw.Table                   // what the firewall enforces without CleanTalk data
+	enforced    atomic.Pointer[sfw.Table]    // CleanTalk data merged with the private rows
+	ua          atomic.Pointer[uarules.List] // CleanTalk's User-Agent rules
 
 	account    *account
 	accountKey accountKey

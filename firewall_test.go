@@ -639,6 +639,6 @@ func TestFeedStatusFollowsEnforcement(t *testing.T) {
 			runtime.Gosched()
 		}
 	}()
-	f.install(cloud, now(), now(), "download", 0)
+	f.install(&cloudData{table: cloud}, now(), now(), "download", 0)
 	<-done
 }

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
 )
 
 // instantCloud answers every check at once with a fixed verdict, so that a
@@ -173,17 +174,17 @@ func randomTable(n int, seed uint64) []sfw.Row {
 // using the storage directory finds it.
 func writeSnapshot(t testing.TB, storage string, rows []sfw.Row, fetched time.Time) {
 	t.Helper()
-	body, err := sfw.Build(rows).MarshalBinary()
+	keyHash := hashStrings([]string{testKey})[:16]
+	ua, _ := uarules.Compile(nil)
+	b, err := encodeSnapshot(&cloudData{table: sfw.Build(rows), ua: ua}, snapshotHeader{FetchedAt: fetched.UTC(), ChangedAt: fetched.UTC(), Key: keyHash})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyHash := hashStrings([]string{testKey})[:16]
-	hdr, _ := json.Marshal(snapshotHeader{Version: snapshotVersion, FetchedAt: fetched.UTC(), ChangedAt: fetched.UTC(), Key: keyHash})
 	file := filepath.Join(storage, "cleantalk", "firewall", keyHash+".snapshot")
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(file, slices.Concat(hdr, []byte("\n"), body), 0o600); err != nil {
+	if err := os.WriteFile(file, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
