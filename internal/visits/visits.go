@@ -142,5 +142,5 @@ func (t *Table[V]) Get(key uint64) (V, bool) {
 }
 
 func (t *Table[V]) locate(key uint64) (*shard[V], int) {
-	return &t.shard[(key>>40)%shards], int((key>>1)%uint64(t.buckets))
+	return &t.shard[(key>>40)%shards], int((key >> 1) % uint64(t.buckets))
 }
