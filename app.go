@@ -100,6 +100,8 @@ type App struct {
 	enforced    atomic.Pointer[sfw.Table]    // CleanTalk data merged with the private rows
 	ua          atomic.Pointer[uarules.List] // CleanTalk's User-Agent rules
 
+	crawlerPasses passCache // AntiCrawler passes whose signature was checked
+
 	account    *account
 	accountKey accountKey
 }

@@ -1,0 +1,132 @@
+package cleantalk
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
+)
+
+// AntiCrawler and AntiFlood look at page views: what a person's browser
+// (or a scraper posing as one) loads to read a page, not the assets,
+// scripts' fetches and form posts around it. They run after the
+// SpamFireWall, in CleanTalk's order: an address an allow row decides
+// (allow_ip, a CleanTalk whitelist) skips both, AntiCrawler answers first,
+// and AntiFlood counts only what AntiCrawler let through.
+
+// isPageView reports whether r loads a page: a GET that a browser makes to
+// show a document, or one from a client that does not say what it wants
+// (no Accept, or */* only), which is how scripts fetch pages. Requests for
+// anything else (images, styles, scripts' fetch and XHR calls) are not.
+func isPageView(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	h := r.Header
+	if v := h["Sec-Fetch-Dest"]; len(v) > 0 && v[0] != "document" && v[0] != "iframe" && v[0] != "frame" {
+		return false
+	}
+	if v := h["Sec-Fetch-Mode"]; len(v) > 0 && v[0] != "navigate" {
+		return false
+	}
+	if len(h["X-Requested-With"]) > 0 || len(h["Hx-Request"]) > 0 {
+		return false
+	}
+	accept := h["Accept"]
+	if len(accept) == 0 {
+		return true
+	}
+	a := accept[0]
+	return strings.Contains(a, "text/html") || strings.TrimSpace(a) == "*/*"
+}
+
+// pageModulesOn reports whether AntiCrawler or AntiFlood runs on this site.
+func (h *Handler) pageModulesOn() bool { return h.AntiCrawler || h.AntiFlood != nil }
+
+// pageModules runs AntiCrawler and AntiFlood on a page view. done: it
+// answered the request; script: the page must carry the module's script
+// (a first visit, whose script sets the AntiCrawler pass).
+func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.Addr) (done, script bool, err error) {
+	if !ip.IsValid() || !isPageView(r) || h.app.table().Allowed(ip) {
+		return false, false, nil
+	}
+	var ua string
+	if v := r.Header["User-Agent"]; len(v) > 0 {
+		ua = v[0]
+	}
+	m := h.app.uaRules().Match(ua)
+	if h.AntiCrawler {
+		v := h.crawlerVerdict(w, r, ip, ua, m)
+		if v == crawlerFirstView {
+			script = true
+		}
+		if v.blocks() {
+			return h.crawlerBlock(w, r, ip, ua, m, v)
+		}
+	}
+	if h.AntiFlood == nil || (m.Matched && m.Allow) || h.trustedForFlood(r) {
+		return false, script, nil
+	}
+	if blocked := h.floodCheck(w, r, ip, ua); blocked {
+		return h.floodBlock(w, r, ip, ua)
+	}
+	return false, script, nil
+}
+
+// trustedForFlood is the single place where users the application vouches
+// for skip AntiFlood, as CleanTalk's plugin skips logged-in users. It is
+// the call site for trusted_cookie (issue 8, branch i8-routes): once that
+// is merged, it returns h.trustedUser(r).
+func (h *Handler) trustedForFlood(*http.Request) bool { return false }
+
+// logModule logs one of the page modules' decisions.
+func (h *Handler) logModule(msg string, r *http.Request, ip netip.Addr, ua string, m uarules.Match, fields ...zap.Field) {
+	fields = append(fields,
+		zap.String("client_ip", ip.String()),
+		zap.String("user_agent", ua),
+		zap.String("uri", r.RequestURI),
+		zap.String("request_id", requestUUID(r)))
+	if m.Matched {
+		fields = append(fields, zap.Int("ua_id", m.ID))
+	}
+	h.logger.Info(msg, fields...)
+}
+
+// cookieValue finds a cookie in the request without parsing all of them
+// (r.Cookie allocates for every cookie of the header, on every request).
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			if v, ok := strings.CutPrefix(part, name); ok && strings.HasPrefix(v, "=") {
+				v = strings.TrimRight(v[1:], " \t")
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// clearCookie expires a cookie in the response.
+func clearCookie(w http.ResponseWriter, name string) {
+	w.Header().Add("Set-Cookie", name+"=; Path=/; Max-Age=0; SameSite=Lax")
+}
+
+// cookieJS is a document.cookie assignment for a page's script.
+func cookieJS(r *http.Request, name, value string, lifetime time.Duration) string {
+	c := name + "=" + value + "; path=/; max-age=" + strconv.Itoa(int(lifetime/time.Second)) + "; SameSite=Lax"
+	if r.TLS != nil {
+		c += "; Secure"
+	}
+	return c
+}
