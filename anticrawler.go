@@ -50,11 +50,11 @@ const (
 type crawlerVerdict uint8
 
 const (
-	crawlerPass       crawlerVerdict = iota // a valid pass, or the SpamFireWall's
-	crawlerPassUA                           // an allowed bot
-	crawlerFirstView                        // a first view: passes, with the script
-	crawlerChallenge                        // seen before, no pass: the challenge page
-	crawlerBlockUA                          // a blocked bot: refused
+	crawlerPass      crawlerVerdict = iota // a valid pass, or the SpamFireWall's
+	crawlerPassUA                          // an allowed bot
+	crawlerFirstView                       // a first view: passes, with the script
+	crawlerChallenge                       // seen before, no pass: the challenge page
+	crawlerBlockUA                         // a blocked bot: refused
 )
 
 func (v crawlerVerdict) blocks() bool { return v == crawlerChallenge || v == crawlerBlockUA }
