@@ -317,8 +317,8 @@ func TestAntiFloodPass(t *testing.T) {
 
 func TestFirewallModulesLogs(t *testing.T) {
 	e := newModulesEnv(t, "", "anti_crawler on\n anti_flood 5 1m")
-	e.browse("192.0.2.90", "python-requests/2", "") // blocked bot
-	e.browse("192.0.2.91", browserUA, "")           // first view
+	e.browse("192.0.2.90", "python-requests/2", "")  // blocked bot
+	e.browse("192.0.2.91", browserUA, "")            // first view
 	_, page := e.browse("192.0.2.91", browserUA, "") // challenged
 	m := crawlerPassJS.FindStringSubmatch(page)
 	clockOffset.Add(int64(crawlerDelay + time.Second))
