@@ -76,14 +76,14 @@ var crawlerTable = sync.OnceValue(func() *visits.Table[crawlerRecord] {
 })
 
 // crawlerVerdict decides a page view. It records a first view.
-func (h *Handler) crawlerVerdict(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match) crawlerVerdict {
+func (h *Handler) crawlerVerdict(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, at time.Time) crawlerVerdict {
 	switch {
 	case m.Matched && m.Allow:
 		return crawlerPassUA
 	case m.Matched:
 		return crawlerBlockUA
 	}
-	if c, ok := cookieValue(r, crawlerCookie); ok && h.app.validCrawlerPass(c, ip, ua) {
+	if c, ok := cookieValue(r, crawlerCookie); ok && h.app.validCrawlerPass(c, ip, ua, at) {
 		if _, fresh := cookieValue(r, crawlerFreshCookie); fresh {
 			// The first page after the challenge: the pass is logged once.
 			clearCookie(w, crawlerFreshCookie)
@@ -190,7 +190,7 @@ func (a *App) crawlerMAC(ts string, ip netip.Addr, ua string) string {
 // validCrawlerPass checks a pass for the address and User-Agent. A pass
 // seen before is checked from a bounded cache of verified passes, without
 // computing the signature again.
-func (a *App) validCrawlerPass(value string, ip netip.Addr, ua string) bool {
+func (a *App) validCrawlerPass(value string, ip netip.Addr, ua string, at time.Time) bool {
 	ts, mac, ok := strings.Cut(value, ".")
 	if !ok || len(mac) != 24 {
 		return false
@@ -199,17 +199,24 @@ func (a *App) validCrawlerPass(value string, ip netip.Addr, ua string) bool {
 	if err != nil {
 		return false
 	}
-	if n := now().Unix(); n < from || n >= from+int64(crawlerLifetime/time.Second) {
+	if n := at.Unix(); n < from || n >= from+int64(crawlerLifetime/time.Second) {
 		return false
 	}
-	slot := &a.crawlerPasses[maphash.String(passCacheSeed, value)&(passCacheSize-1)]
-	if c := slot.Load(); c != nil && c.value == value && c.ip == ip && c.ua == ua {
-		return true
+	// Two slots per hash, so that two passes in use rarely evict each other.
+	i := maphash.String(passCacheSeed, value) & (passCacheSize - 1)
+	for _, slot := range []*atomic.Pointer[verifiedPass]{&a.crawlerPasses[i], &a.crawlerPasses[i^1]} {
+		if c := slot.Load(); c != nil && c.value == value && c.ip == ip && c.ua == ua {
+			return true
+		}
 	}
 	if !hmac.Equal([]byte(mac), []byte(a.crawlerMAC(ts, ip, ua))) {
 		return false
 	}
 	if len(ua) <= 1024 {
+		slot := &a.crawlerPasses[i]
+		if slot.Load() != nil {
+			slot = &a.crawlerPasses[i^1]
+		}
 		slot.Store(&verifiedPass{value, ip, ua})
 	}
 	return true
@@ -223,7 +230,7 @@ type verifiedPass struct {
 	ua    string
 }
 
-const passCacheSize = 1 << 13
+const passCacheSize = 1 << 14
 
 var passCacheSeed = maphash.MakeSeed()
 

@@ -97,9 +97,9 @@ func (h *Handler) floodKey(ip netip.Addr) uint64 {
 
 // floodCheck counts a page view and reports whether it is over the limit.
 // A valid flood pass starts the count afresh (once per pass).
-func (h *Handler) floodCheck(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string) (blocked bool) {
+func (h *Handler) floodCheck(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, at time.Time) (blocked bool) {
 	c := h.AntiFlood
-	t := now().UnixNano()
+	t := at.UnixNano()
 	passAt := int64(0)
 	if v, ok := cookieValue(r, floodCookie); ok {
 		passAt = h.app.floodPassTime(v, ip)

@@ -60,8 +60,9 @@ func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.A
 		ua = v[0]
 	}
 	m := h.app.uaRules().Match(ua)
+	at := now()
 	if h.AntiCrawler {
-		v := h.crawlerVerdict(w, r, ip, ua, m)
+		v := h.crawlerVerdict(w, r, ip, ua, m, at)
 		if v == crawlerFirstView {
 			script = true
 		}
@@ -72,7 +73,7 @@ func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.A
 	if h.AntiFlood == nil || (m.Matched && m.Allow) || h.trustedForFlood(r) {
 		return false, script, nil
 	}
-	if blocked := h.floodCheck(w, r, ip, ua); blocked {
+	if blocked := h.floodCheck(w, r, ip, ua, at); blocked {
 		return h.floodBlock(w, r, ip, ua)
 	}
 	return false, script, nil
