@@ -22,7 +22,7 @@ func init() {
 // adminAPI serves the cleantalk endpoints of Caddy's admin API:
 //
 //	GET  /cleantalk/status                 key configured (never the key), firewall state, check counts
-//	GET  /cleantalk/firewall/lookup?ip=IP  what the firewall does with IP, and why
+//	GET  /cleantalk/firewall/lookup?ip=IP[&ua=UA]  what the firewall does with IP (and a User-Agent), and why
 //	POST /cleantalk/firewall/update        download the firewall data now
 //	POST /cleantalk/feedback               {"request_id": "...", "spam": true|false}, or a list
 type adminAPI struct{}
@@ -187,6 +187,33 @@ type lookupReply struct {
 	Network   string `json:"network,omitempty"`
 	Enforced  bool   `json:"enforced"`
 	Explained string `json:"explanation"`
+	// With ?ua=: what CleanTalk's ua_list says of the User-Agent, which
+	// AntiCrawler and AntiFlood act on.
+	UserAgent *uaLookup `json:"user_agent,omitempty"`
+}
+
+type uaLookup struct {
+	Match     string `json:"match"` // "allow", "block" or "none"
+	ID        int    `json:"ua_id,omitempty"`
+	Template  string `json:"template,omitempty"`
+	Explained string `json:"explanation"`
+}
+
+// lookupUA explains what the page modules make of a User-Agent.
+func lookupUA(a *App, ua string) *uaLookup {
+	m := a.uaRules().Match(ua)
+	out := &uaLookup{Match: "none", Explained: "Not on CleanTalk's ua_list: AntiCrawler lets its first page view through and challenges later ones without a pass; AntiFlood counts its page views."}
+	switch {
+	case a.uaRules() == nil:
+		out.Explained = "No ua_list is loaded: AntiCrawler does not run, AntiFlood counts every browser."
+	case m.Matched && m.Allow:
+		out.Match, out.ID, out.Template = "allow", m.ID, m.Template
+		out.Explained = "An allowed bot on CleanTalk's ua_list: AntiCrawler lets it through and AntiFlood does not count it."
+	case m.Matched:
+		out.Match, out.ID, out.Template = "block", m.ID, m.Template
+		out.Explained = "A blocked bot on CleanTalk's ua_list: AntiCrawler refuses its page views, with no challenge."
+	}
+	return out
 }
 
 func handleLookup(w http.ResponseWriter, r *http.Request) error {
@@ -203,12 +230,20 @@ func handleLookup(w http.ResponseWriter, r *http.Request) error {
 	}
 	ip = ip.Unmap()
 	m := a.table().Explain(ip)
+	var ua *uaLookup
+	if q := r.URL.Query(); q.Has("ua") {
+		ua = lookupUA(a, q.Get("ua"))
+		if a.table().Allowed(ip) {
+			ua.Explained = "The address is allowed (allow_ip or a CleanTalk whitelist): AntiCrawler and AntiFlood skip it."
+		}
+	}
 	reply := lookupReply{
 		IP:        ip.String(),
 		Blocked:   m.Blocked,
 		Listed:    m.Listed,
 		Enforced:  !a.feed.status.Load().Stale,
 		Explained: describeMatch(m, true),
+		UserAgent: ua,
 	}
 	if m.Listed {
 		reply.List = m.Source.String()

@@ -356,3 +356,21 @@ func TestFirewallModulesLogs(t *testing.T) {
 		t.Errorf("rows: %+v", rows)
 	}
 }
+
+func TestFirewallModulesExplained(t *testing.T) {
+	e := newModulesEnv(t, "", "anti_crawler on\n anti_flood on")
+	for range 3 {
+		e.browse("2001:db8:9::1", browserUA, "")
+	}
+	_, page, _ := e.visit("192.0.2.1", "/page?sfw_test_ip=2001:db8:9::2", "User-Agent", "python-requests/2")
+	for _, want := range []string{"a blocked bot on CleanTalk&#39;s list (rule 3)", "page views counted for this IP; the limit is 20 per 1m0s"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the test page lacks %q:\n%s", want, page)
+		}
+	}
+	var got lookupReply
+	adminGet(t, "/cleantalk/firewall/lookup?ip=192.0.2.1&ua=Googlebot%2F2.1", &got)
+	if got.UserAgent == nil || got.UserAgent.Match != "allow" || got.UserAgent.ID != 1 {
+		t.Errorf("lookup: %+v", got.UserAgent)
+	}
+}

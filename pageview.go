@@ -1,6 +1,7 @@
 package cleantalk
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -130,4 +131,42 @@ func cookieJS(r *http.Request, name, value string, lifetime time.Duration) strin
 		c += "; Secure"
 	}
 	return c
+}
+
+// explainModules says what AntiCrawler and AntiFlood would do with a page
+// view from ip by this browser, for the sfw_test_ip page. It changes
+// nothing.
+func (h *Handler) explainModules(r *http.Request, ip netip.Addr, allowed bool) []string {
+	if !h.pageModulesOn() {
+		return nil
+	}
+	if allowed {
+		return []string{"AntiCrawler and AntiFlood: this IP is allowed, they do not check it."}
+	}
+	var out []string
+	m := h.app.uaRules().Match(userAgent(r))
+	if h.AntiCrawler {
+		switch {
+		case m.Matched && m.Allow:
+			out = append(out, "AntiCrawler: your browser's User-Agent is an allowed bot on CleanTalk's list (rule "+strconv.Itoa(m.ID)+"): it passes.")
+		case m.Matched:
+			out = append(out, "AntiCrawler: your browser's User-Agent is a blocked bot on CleanTalk's list (rule "+strconv.Itoa(m.ID)+"): it is refused.")
+		default:
+			out = append(out, "AntiCrawler: the first page view from this IP with your browser passes; later ones need the pass its script sets.")
+		}
+	}
+	if h.AntiFlood != nil {
+		if m.Matched && m.Allow {
+			out = append(out, "AntiFlood: allowed bots are not counted.")
+		} else {
+			views, over := h.floodViews(ip)
+			verdict := "the next page view passes"
+			if over {
+				verdict = "the next page view gets the wait page"
+			}
+			out = append(out, fmt.Sprintf("AntiFlood: %.1f page views counted for this IP; the limit is %d per %s: %s.",
+				views, h.AntiFlood.Views, time.Duration(h.AntiFlood.Window), verdict))
+		}
+	}
+	return out
 }

@@ -187,6 +187,7 @@ func (h *Handler) serveTestPage(w http.ResponseWriter, r *http.Request, real net
 		if st := h.app.feed.status.Load(); st.Stale {
 			res.Message += " The CleanTalk data is too old and is not enforced at the moment."
 		}
+		res.Modules = h.explainModules(r, ip, m.Listed && m.Whitelist)
 	}
 	return h.writeFirewallPage(w, r, ip, res)
 }
