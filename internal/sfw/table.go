@@ -111,18 +111,20 @@ func build(v4, v6 []entry) *Table {
 // lookup in the precomputed blocked set of the address's family, no locks,
 // no allocation. An invalid address is never blocked.
 func (t *Table) Blocked(ip netip.Addr) bool {
-	if t == nil {
-		return false
-	}
+	return t != nil && inSets(&t.blocked4, &t.blocked6, ip)
+}
+
+// inSets looks ip up in the set of its family.
+func inSets(v4 *rangeSet4, v6 *bart.Lite, ip netip.Addr) bool {
 	if ip.Is4() {
 		b := ip.As4()
-		return t.blocked4.has(binary.BigEndian.Uint32(b[:]))
+		return v4.has(binary.BigEndian.Uint32(b[:]))
 	}
 	if ip.Is4In6() {
 		b := ip.As16()
-		return t.blocked4.has(binary.BigEndian.Uint32(b[12:]))
+		return v4.has(binary.BigEndian.Uint32(b[12:]))
 	}
-	return t.blocked6.Lookup(ip)
+	return v6.Lookup(ip)
 }
 
 // Allowed reports whether an allow row decides the verdict for ip: an
@@ -130,18 +132,7 @@ func (t *Table) Blocked(ip netip.Addr) bool {
 // Such an address skips the firewall's other modules, as a whitelisted
 // address does in CleanTalk's plugin. It is as fast as Blocked.
 func (t *Table) Allowed(ip netip.Addr) bool {
-	if t == nil {
-		return false
-	}
-	if ip.Is4() {
-		b := ip.As4()
-		return t.allowed4.has(binary.BigEndian.Uint32(b[:]))
-	}
-	if ip.Is4In6() {
-		b := ip.As16()
-		return t.allowed4.has(binary.BigEndian.Uint32(b[12:]))
-	}
-	return t.allowed6.Lookup(ip)
+	return t != nil && inSets(&t.allowed4, &t.allowed6, ip)
 }
 
 // Explain returns the verdict for ip together with the row that decides it.

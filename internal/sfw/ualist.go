@@ -166,14 +166,7 @@ func splitCSVQuoted(line []byte, max int) [][]byte {
 // ua_count but never compares it; a download that does not add up is
 // rejected here like one whose networks do not.
 func (c Checksums) VerifyUA(read, skipped int) error {
-	if read < 0 || skipped < 0 {
-		return fmt.Errorf("sfw: verify: negative row count (%d read, %d skipped)", read, skipped)
-	}
-	if got := read + skipped; got != c.UA {
-		return fmt.Errorf("sfw: ua_count mismatch: got %d rows (%d read, %d skipped), ck_list says %d",
-			got, read, skipped, c.UA)
-	}
-	return nil
+	return verifyCount("ua_count", c.UA, read, skipped)
 }
 
 // User-Agent rules in a snapshot. All integers are big-endian.
