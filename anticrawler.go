@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,9 +70,22 @@ type crawlerRecord struct {
 	freeUsed int64                    // unix nanoseconds
 }
 
-var crawlerTable = sync.OnceValue(func() *visits.Table[crawlerRecord] {
-	return visits.New[crawlerRecord](crawlerTableSize)
-})
+// crawlerTables holds AntiCrawler's table, made on first use; it outlives
+// config reloads.
+var crawlerTables atomic.Pointer[visits.Table[crawlerRecord]]
+
+func crawlerTable() *visits.Table[crawlerRecord] {
+	return lazyTable(&crawlerTables, crawlerTableSize)
+}
+
+// lazyTable returns the table p holds, making it first if need be.
+func lazyTable[V any](p *atomic.Pointer[visits.Table[V]], size int) *visits.Table[V] {
+	if t := p.Load(); t != nil {
+		return t
+	}
+	p.CompareAndSwap(nil, visits.New[V](size))
+	return p.Load()
+}
 
 // crawlerVerdict decides a page view. It records a first view.
 func (h *Handler) crawlerVerdict(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, at time.Time) crawlerVerdict {

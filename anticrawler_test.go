@@ -28,6 +28,7 @@ const browserUA = "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Fire
 func newModulesEnv(t *testing.T, global, handler string) *env {
 	t.Helper()
 	clockOffset.Store(0)
+	forgetVisitors()
 	t.Cleanup(func() { clockOffset.Store(0) })
 	s := firewallSetup(global, handler)
 	s.prepare = func(e *env) {
@@ -37,6 +38,13 @@ func newModulesEnv(t *testing.T, global, handler string) *env {
 	e := newEnv(t, s)
 	e.waitFirewall(1)
 	return e
+}
+
+// forgetVisitors starts AntiCrawler's and AntiFlood's memory afresh, so
+// that tests sharing the process share no visitors.
+func forgetVisitors() {
+	crawlerTables.Store(nil)
+	floodTables.Store(nil)
 }
 
 // browse requests a page as a browser would, from ip with the User-Agent

@@ -8,7 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -81,9 +81,11 @@ type floodRecord struct {
 	blocked bool  // the last page view was over the limit
 }
 
-var floodTable = sync.OnceValue(func() *visits.Table[floodRecord] {
-	return visits.New[floodRecord](floodTableSize)
-})
+// floodTables holds AntiFlood's table, made on first use; it outlives
+// config reloads.
+var floodTables atomic.Pointer[visits.Table[floodRecord]]
+
+func floodTable() *visits.Table[floodRecord] { return lazyTable(&floodTables, floodTableSize) }
 
 // floodKey is the record of ip under this site's settings: sites (and
 // routes) with the same settings count together.
