@@ -178,3 +178,22 @@ func TestAntiCrawlerScriptOnFirstViewOnly(t *testing.T) {
 
 // mustLoopback is the address the test's requests come from.
 func mustLoopback() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
+
+// A client that says it wants an image, but gets the HTML page, is checked
+// as a page view all the same.
+func TestPageModulesCheckUndeclaredPages(t *testing.T) {
+	e := newBrowserModulesEnv(t, "anti_crawler on\n\t\tanti_flood 5 1m")
+	get := func(path string) (int, string) {
+		resp := e.request(http.MethodGet, path, "", nil, "User-Agent", "Scraper/1", "Accept", "image/png", "Sec-Fetch-Dest", "image")
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, page := get("/page/1"); status != http.StatusOK || !strings.Contains(page, `<h1 id="app">`) {
+		t.Fatalf("first view: %d %s", status, page)
+	}
+	status, page := get("/page/2")
+	if status != http.StatusForbidden || !strings.Contains(page, crawlerChecked) || strings.Contains(page, `id="app"`) {
+		t.Fatalf("second view, asking for an image: %d\n%s", status, page)
+	}
+}

@@ -229,7 +229,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	needScript := false
 	if h.pageModulesOn() {
 		var done bool
-		if done, needScript, err = h.pageModules(w, r, ip); done || err != nil {
+		if w, done, needScript, err = h.pageModules(w, r, ip); done || err != nil {
 			return err
 		}
 	}

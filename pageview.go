@@ -2,12 +2,14 @@ package cleantalk
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
@@ -49,11 +51,28 @@ func isPageView(r *http.Request) bool {
 // pageModulesOn reports whether AntiCrawler or AntiFlood runs on this site.
 func (h *Handler) pageModulesOn() bool { return h.AntiCrawler || h.AntiFlood != nil }
 
-// pageModules runs AntiCrawler and AntiFlood on a page view. done: it
-// answered the request; script: the page must carry the module's script
-// (a first visit, whose script sets the AntiCrawler pass).
-func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.Addr) (done, script bool, err error) {
-	if !ip.IsValid() || !isPageView(r) || h.app.table().Allowed(ip) {
+// pageModules runs AntiCrawler and AntiFlood. A page view is checked at
+// once. done: it answered the request; script: the page must carry the
+// module's script (a first visit, whose script sets the AntiCrawler pass).
+//
+// Any other GET goes on with a ResponseWriter that checks it after all if
+// the application answers with an HTML page: what a request says it wants
+// is the client's word, and a scraper that asks for an image gets the page
+// otherwise.
+func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.Addr) (_ http.ResponseWriter, done, script bool, err error) {
+	switch {
+	case !ip.IsValid() || r.Method != http.MethodGet || r.Header.Get("Upgrade") != "":
+		return w, false, false, nil
+	case !isPageView(r):
+		return &pageWatch{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, r: r, ip: ip}, false, false, nil
+	}
+	done, script, err = h.checkPageView(w, r, ip)
+	return w, done, script, err
+}
+
+// checkPageView runs the modules on a page view.
+func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip.Addr) (done, script bool, err error) {
+	if h.app.table().Allowed(ip) {
 		return false, false, nil
 	}
 	var ua string
@@ -78,6 +97,74 @@ func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.A
 		return h.floodBlock(w, r, ip, ua)
 	}
 	return false, script, nil
+}
+
+// pageWatch checks a GET that did not say it loads a page when its
+// response turns out to be one.
+type pageWatch struct {
+	caddyhttp.ResponseWriterWrapper
+	h        *Handler
+	r        *http.Request
+	ip       netip.Addr
+	decided  bool
+	replaced bool // the modules answered instead: what the application writes is dropped
+}
+
+func (pw *pageWatch) WriteHeader(code int) {
+	if !pw.decided && code >= 200 {
+		pw.decided = true
+		hdr := pw.Header()
+		if ct := strings.ToLower(hdr.Get("Content-Type")); strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "application/xhtml") {
+			// Checked on the application's headers; if the modules answer,
+			// none of those headers (length, encoding, cookies) belong to
+			// their page.
+			saved := hdr.Clone()
+			clear(hdr)
+			done, _, _ := pw.h.checkPageView(pw.ResponseWriter, pw.r, pw.ip)
+			if done {
+				pw.replaced = true
+				return
+			}
+			for k, v := range saved {
+				hdr[k] = append(v, hdr[k]...)
+			}
+		}
+	}
+	if !pw.replaced {
+		pw.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (pw *pageWatch) Write(b []byte) (int, error) {
+	if !pw.decided {
+		pw.WriteHeader(http.StatusOK)
+	}
+	if pw.replaced {
+		return len(b), nil
+	}
+	return pw.ResponseWriter.Write(b)
+}
+
+func (pw *pageWatch) ReadFrom(r io.Reader) (int64, error) {
+	if !pw.decided {
+		pw.WriteHeader(http.StatusOK)
+	}
+	if pw.replaced {
+		return io.Copy(io.Discard, r)
+	}
+	return pw.ResponseWriterWrapper.ReadFrom(r)
+}
+
+// FlushError is found by http.ResponseController before it unwraps, so a
+// flush before the first write cannot send the headers unchecked.
+func (pw *pageWatch) FlushError() error {
+	if !pw.decided {
+		pw.WriteHeader(http.StatusOK)
+	}
+	if pw.replaced {
+		return nil
+	}
+	return http.NewResponseController(pw.ResponseWriter).Flush()
 }
 
 // trustedForFlood is the single place where users the application vouches

@@ -186,7 +186,7 @@ func BenchmarkFirewallHotPath(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			r := visitors[i%len(visitors)]
-			if done, _, _ := hm.pageModules(w, r, ips[i%len(ips)]); done {
+			if _, done, _, _ := hm.pageModules(w, r, ips[i%len(ips)]); done {
 				b.Fatal("a returning visitor was stopped")
 			}
 		}
