@@ -88,15 +88,15 @@ func lazyTable[V any](p *atomic.Pointer[visits.Table[V]], size int) *visits.Tabl
 }
 
 // crawlerVerdict decides a page view. It records a first view.
-func (h *Handler) crawlerVerdict(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, at time.Time) crawlerVerdict {
+func (h *Handler) crawlerVerdict(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, at time.Time, c moduleCookies) crawlerVerdict {
 	switch {
 	case m.Matched && m.Allow:
 		return crawlerPassUA
 	case m.Matched:
 		return crawlerBlockUA
 	}
-	if c, ok := cookieValue(r, crawlerCookie); ok && h.app.validCrawlerPass(c, ip, ua, at) {
-		if _, fresh := cookieValue(r, crawlerFreshCookie); fresh {
+	if c.crawler != "" && h.app.validCrawlerPass(c.crawler, ip, ua, at) {
+		if c.crawlerFresh {
 			// The first page after the challenge: the pass is logged once.
 			clearCookie(w, crawlerFreshCookie)
 			h.app.recordModuleHit(ip, modCrawler, r, ua, 0, false)

@@ -99,12 +99,12 @@ func (h *Handler) floodKey(ip netip.Addr) uint64 {
 
 // floodCheck counts a page view and reports whether it is over the limit.
 // A valid flood pass starts the count afresh (once per pass).
-func (h *Handler) floodCheck(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, at time.Time) (blocked bool) {
+func (h *Handler) floodCheck(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, at time.Time, pass string) (blocked bool) {
 	c := h.AntiFlood
 	t := at.UnixNano()
 	passAt := int64(0)
-	if v, ok := cookieValue(r, floodCookie); ok {
-		passAt = h.app.floodPassTime(v, ip)
+	if pass != "" {
+		passAt = h.app.floodPassTime(pass, ip)
 	}
 	T, window := c.interval(), int64(c.Window)
 	passed, started := false, false

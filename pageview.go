@@ -81,8 +81,9 @@ func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip
 	}
 	m := h.app.uaRules().Match(ua)
 	at := now()
+	cookies := readModuleCookies(r)
 	if h.AntiCrawler {
-		v := h.crawlerVerdict(w, r, ip, ua, m, at)
+		v := h.crawlerVerdict(w, r, ip, ua, m, at, cookies)
 		if v == crawlerFirstView {
 			script = true
 		}
@@ -93,7 +94,7 @@ func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip
 	if h.AntiFlood == nil || (m.Matched && m.Allow) || h.trustedForFlood(r) {
 		return false, script, nil
 	}
-	if blocked := h.floodCheck(w, r, ip, ua, at); blocked {
+	if blocked := h.floodCheck(w, r, ip, ua, at, cookies.flood); blocked {
 		return h.floodBlock(w, r, ip, ua)
 	}
 	return false, script, nil
@@ -189,21 +190,60 @@ func (h *Handler) logModule(msg string, r *http.Request, ip netip.Addr, ua strin
 // cookieValue finds a cookie in the request without parsing all of them
 // (r.Cookie allocates for every cookie of the header, on every request).
 func cookieValue(r *http.Request, name string) (string, bool) {
+	var v string
+	found := false
+	eachCookie(r, func(n, value string) bool {
+		if n == name {
+			v, found = value, true
+		}
+		return !found
+	})
+	return v, found
+}
+
+// moduleCookies are the module's cookies a page view may carry.
+type moduleCookies struct {
+	crawler, flood string
+	crawlerFresh   bool
+}
+
+// readModuleCookies finds them in one pass over the Cookie header.
+func readModuleCookies(r *http.Request) moduleCookies {
+	var c moduleCookies
+	eachCookie(r, func(name, value string) bool {
+		switch name {
+		case crawlerCookie:
+			c.crawler = value
+		case crawlerFreshCookie:
+			c.crawlerFresh = true
+		case floodCookie:
+			c.flood = value
+		}
+		return true
+	})
+	return c
+}
+
+// eachCookie calls fn with the name and value of each cookie of the
+// request, until it returns false.
+func eachCookie(r *http.Request, fn func(name, value string) bool) {
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimLeft(part, " \t")
-			if v, ok := strings.CutPrefix(part, name); ok && strings.HasPrefix(v, "=") {
-				v = strings.TrimRight(v[1:], " \t")
-				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-					v = v[1 : len(v)-1]
-				}
-				return v, true
+			name, v, ok := strings.Cut(strings.TrimLeft(part, " \t"), "=")
+			if !ok {
+				continue
+			}
+			v = strings.TrimRight(v, " \t")
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !fn(name, v) {
+				return
 			}
 		}
 	}
-	return "", false
 }
 
 // clearCookie expires a cookie in the response.
