@@ -382,3 +382,33 @@ func TestFirewallModulesExplained(t *testing.T) {
 		t.Errorf("lookup: %+v", got.UserAgent)
 	}
 }
+
+func TestFirewallModulesDryRunAndMetrics(t *testing.T) {
+	e := newModulesEnv(t, "", "anti_crawler on\n anti_flood 5 1m\n dry_run")
+	for i := range 8 {
+		if status, _ := e.browse("192.0.2.100", browserUA, ""); status != http.StatusOK {
+			t.Fatalf("dry run: view %d blocked: %d", i+1, status)
+		}
+	}
+	if status, _ := e.browse("192.0.2.101", "python-requests/2", ""); status != http.StatusOK {
+		t.Errorf("dry run: a blocked bot was refused: %d", status)
+	}
+	e.waitLog("anti-crawler challenged a page view", `"dry_run":true`)
+	e.waitLog("anti-flood blocked an address", `"client_ip":"192.0.2.100"`)
+	resp, err := http.Get(adminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`caddy_cleantalk_anticrawler_requests_total{result="challenged"}`,
+		`caddy_cleantalk_anticrawler_requests_total{result="blocked_ua"}`,
+		`caddy_cleantalk_anticrawler_requests_total{result="first_view"}`,
+		`caddy_cleantalk_antiflood_requests_total{result="blocked"}`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

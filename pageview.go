@@ -88,7 +88,9 @@ func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip
 			script = true
 		}
 		if v.blocks() {
-			return h.crawlerBlock(w, r, ip, ua, m, v)
+			if done, _, err := h.crawlerBlock(w, r, ip, ua, m, v); done || err != nil {
+				return done, false, err
+			}
 		}
 	}
 	if h.AntiFlood == nil || (m.Matched && m.Allow) || h.trustedForFlood(r) {
