@@ -91,6 +91,16 @@ type firewallReply struct {
 	Failures       int          `json:"consecutive_failures"`
 	PendingLogIPs  int          `json:"pending_log_ips"`
 	UAList         *uaListReply `json:"ua_list,omitempty"`
+	// The memory of AntiCrawler and AntiFlood, once a site uses them.
+	AntiCrawler *tableReply `json:"anti_crawler,omitempty"`
+	AntiFlood   *tableReply `json:"anti_flood,omitempty"`
+}
+
+// tableReply describes one of the fixed-size visitor tables.
+type tableReply struct {
+	Tracked  int `json:"tracked"`  // addresses remembered now
+	Capacity int `json:"capacity"` // addresses it holds at most
+	Bytes    int `json:"bytes"`    // memory of the table, fixed
 }
 
 // uaListReply counts CleanTalk's User-Agent rules in use.
@@ -138,6 +148,12 @@ func statusOf(a *App) statusReply {
 	}
 	if a.account != nil {
 		fw.PendingLogIPs = a.account.pendingHits()
+	}
+	if t := crawlerTables.Load(); t != nil {
+		fw.AntiCrawler = &tableReply{t.Len(), t.Capacity(), t.Bytes()}
+	}
+	if t := floodTables.Load(); t != nil {
+		fw.AntiFlood = &tableReply{t.Len(), t.Capacity(), t.Bytes()}
 	}
 	if ua := a.uaRules(); ua != nil {
 		us := ua.Stats()

@@ -58,10 +58,6 @@ const (
 
 func (v crawlerVerdict) blocks() bool { return v == crawlerChallenge || v == crawlerBlockUA }
 
-func (v crawlerVerdict) String() string {
-	return [...]string{"pass", "pass_ua", "first_view", "challenge", "block_ua"}[v]
-}
-
 // crawlerRecord is what AntiCrawler remembers of an address (an IPv6 /64):
 // the browsers that had their free first view, and the budget of free first
 // views (a GCRA: the time the budget is spent up to).
@@ -149,7 +145,7 @@ func (h *Handler) firstView(r *http.Request, ip netip.Addr, ua string) bool {
 }
 
 // crawlerBlock answers a page view AntiCrawler does not let through.
-func (h *Handler) crawlerBlock(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, v crawlerVerdict) (bool, bool, error) {
+func (h *Handler) crawlerBlock(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, v crawlerVerdict) (done bool, err error) {
 	result, msg := "challenged", "anti-crawler challenged a page view"
 	if v == crawlerBlockUA {
 		result, msg = "blocked_ua", "anti-crawler blocked a bot by its user agent"
@@ -159,13 +155,13 @@ func (h *Handler) crawlerBlock(w http.ResponseWriter, r *http.Request, ip netip.
 	h.logModule(msg, r, ip, ua, m, zap.Bool("dry_run", h.DryRun))
 	emitEvent("cleantalk_anticrawler_blocked", map[string]any{"client_ip": ip.String(), "reason": result, "ua_id": m.ID})
 	if h.DryRun {
-		return false, false, nil
+		return false, nil
 	}
 	if v == crawlerBlockUA {
-		return true, false, h.writeModulePage(w, r, firewallPageData{Module: "crawler-denied", IP: ip.String()})
+		return true, h.writeModulePage(w, r, firewallPageData{Module: "crawler-denied", IP: ip.String()})
 	}
 	pass := h.app.crawlerStamp(now().Add(crawlerDelay), ip, ua)
-	return true, false, h.writeModulePage(w, r, firewallPageData{
+	return true, h.writeModulePage(w, r, firewallPageData{
 		Module: "crawler", IP: ip.String(), Delay: int(crawlerDelay / time.Second), Reload: reloadURL(r),
 		Cookie:  cookieJS(r, crawlerCookie, pass, crawlerLifetime),
 		Cookie2: cookieJS(r, crawlerFreshCookie, "1", time.Hour),

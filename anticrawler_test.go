@@ -363,6 +363,12 @@ func TestFirewallModulesLogs(t *testing.T) {
 	if len(rows) != 3 {
 		t.Errorf("rows: %+v", rows)
 	}
+	var st statusReply
+	adminGet(t, "/cleantalk/status", &st)
+	if f, c := st.Firewall.AntiFlood, st.Firewall.AntiCrawler; f == nil || c == nil || f.Tracked != 1 || c.Tracked != 1 ||
+		f.Capacity != floodTableSize || f.Bytes != 40*floodTableSize || c.Capacity != crawlerTableSize || c.Bytes != 72*crawlerTableSize {
+		t.Errorf("status of the tables: %+v %+v", f, c)
+	}
 }
 
 func TestFirewallModulesExplained(t *testing.T) {

@@ -61,7 +61,9 @@ func (h *Handler) pageModulesOn() bool { return h.AntiCrawler || h.AntiFlood != 
 // otherwise.
 func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.Addr) (_ http.ResponseWriter, done, script bool, err error) {
 	switch {
-	case !ip.IsValid() || r.Method != http.MethodGet || r.Header.Get("Upgrade") != "":
+	case !ip.IsValid() || r.Method != http.MethodGet || r.Header.Get("Upgrade") != "" || r.URL.Path == "/favicon.ico":
+		// The favicon is not a page, whatever a site answers for it
+		// (CleanTalk's plugin skips it too).
 		return w, false, false, nil
 	case !isPageView(r):
 		return &pageWatch{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, r: r, ip: ip}, false, false, nil
@@ -88,7 +90,7 @@ func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip
 			script = true
 		}
 		if v.blocks() {
-			if done, _, err := h.crawlerBlock(w, r, ip, ua, m, v); done || err != nil {
+			if done, err := h.crawlerBlock(w, r, ip, ua, m, v); done || err != nil {
 				return done, false, err
 			}
 		}
@@ -117,7 +119,9 @@ func (pw *pageWatch) WriteHeader(code int) {
 	if !pw.decided && code >= 200 {
 		pw.decided = true
 		hdr := pw.Header()
-		if ct := strings.ToLower(hdr.Get("Content-Type")); strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "application/xhtml") {
+		// Only a page served (2xx) is a page: an asset's missing-file page
+		// is not.
+		if ct := strings.ToLower(hdr.Get("Content-Type")); code < 300 && (strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "application/xhtml")) {
 			// Checked on the application's headers; if the modules answer,
 			// none of those headers (length, encoding, cookies) belong to
 			// their page.
