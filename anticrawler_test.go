@@ -418,3 +418,18 @@ func TestFirewallModulesDryRunAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Before CleanTalk's ua_list arrives, AntiCrawler does not run: it would
+// challenge the search engines the list lets through.
+func TestAntiCrawlerWaitsForTheUAList(t *testing.T) {
+	forgetVisitors()
+	clockOffset.Store(0)
+	s := firewallSetup("", "anti_crawler on")
+	s.prepare = func(e *env) { e.cloud.SetAPIFault(fakecloud.APIStatus500()) }
+	e := newEnv(t, s)
+	for i := range 3 {
+		if status, _ := e.browse("192.0.2.110", "Mozilla/5.0 (compatible; Googlebot/2.1)", ""); status != http.StatusOK {
+			t.Errorf("view %d without a ua_list: %d", i+1, status)
+		}
+	}
+}

@@ -81,10 +81,14 @@ func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip
 	if v := r.Header["User-Agent"]; len(v) > 0 {
 		ua = v[0]
 	}
-	m := h.app.uaRules().Match(ua)
+	rules := h.app.uaRules()
+	m := rules.Match(ua)
 	at := now()
 	cookies := readModuleCookies(r)
-	if h.AntiCrawler {
+	// Without CleanTalk's ua_list (before the first download, or with a
+	// key CleanTalk refused) AntiCrawler does not run: it would challenge
+	// the search engines the list lets through.
+	if h.AntiCrawler && rules != nil {
 		v := h.crawlerVerdict(w, r, ip, ua, m, at, cookies)
 		if v == crawlerFirstView {
 			script = true
