@@ -208,6 +208,21 @@ type lookupReply struct {
 	// With ?ua=: what CleanTalk's ua_list says of the User-Agent, which
 	// AntiCrawler and AntiFlood act on.
 	UserAgent *uaLookup `json:"user_agent,omitempty"`
+	// What AntiCrawler and AntiFlood remember of the address, when a site
+	// uses them.
+	AntiCrawler *crawlerLookup `json:"anti_crawler,omitempty"`
+	AntiFlood   []floodLookup  `json:"anti_flood,omitempty"`
+}
+
+type crawlerLookup struct {
+	FreeFirstViews int `json:"free_first_views"` // first views without a pass the address may still have
+}
+
+type floodLookup struct {
+	Views       int     `json:"views"`  // the setting: page views ...
+	Window      string  `json:"window"` // ... per window
+	Counted     float64 `json:"counted"`
+	NextBlocked bool    `json:"next_blocked"`
 }
 
 type uaLookup struct {
@@ -262,6 +277,13 @@ func handleLookup(w http.ResponseWriter, r *http.Request) error {
 		Enforced:  !a.feed.status.Load().Stale,
 		Explained: describeMatch(m, true),
 		UserAgent: ua,
+	}
+	if crawlerTables.Load() != nil {
+		reply.AntiCrawler = &crawlerLookup{FreeFirstViews: freeFirstViews(ip)}
+	}
+	for _, c := range a.floodConfigs.all() {
+		views, over := c.views(ip)
+		reply.AntiFlood = append(reply.AntiFlood, floodLookup{c.Views, time.Duration(c.Window).String(), views, over})
 	}
 	if m.Listed {
 		reply.List = m.Source.String()

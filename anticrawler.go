@@ -144,6 +144,26 @@ func (h *Handler) firstView(r *http.Request, ip netip.Addr, ua string) bool {
 	return first
 }
 
+// freeFirstViews is how many free first views the address has left now.
+// It changes nothing.
+func freeFirstViews(ip netip.Addr) int {
+	t := crawlerTables.Load()
+	if t == nil {
+		return crawlerFreeBurst
+	}
+	group := ip
+	if ip.Is6() {
+		group = netip.PrefixFrom(ip, crawlerIPv6Bits).Masked().Addr()
+	}
+	rec, ok := t.Get(t.Key(group, 0))
+	if !ok {
+		return crawlerFreeBurst
+	}
+	n := now()
+	used := max(rec.freeUsed, n.Add(-crawlerFreeEvery*crawlerFreeBurst).UnixNano())
+	return int((n.UnixNano() - used) / int64(crawlerFreeEvery))
+}
+
 // crawlerBlock answers a page view AntiCrawler does not let through.
 func (h *Handler) crawlerBlock(w http.ResponseWriter, r *http.Request, ip netip.Addr, ua string, m uarules.Match, v crawlerVerdict) (done bool, err error) {
 	result, msg := "challenged", "anti-crawler challenged a page view"

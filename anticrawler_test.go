@@ -387,6 +387,12 @@ func TestFirewallModulesExplained(t *testing.T) {
 	if got.UserAgent == nil || got.UserAgent.Match != "allow" || got.UserAgent.ID != 1 {
 		t.Errorf("lookup: %+v", got.UserAgent)
 	}
+	got = lookupReply{}
+	adminGet(t, "/cleantalk/firewall/lookup?ip=2001:db8:9::3", &got)
+	if got.AntiCrawler == nil || got.AntiCrawler.FreeFirstViews != crawlerFreeBurst-1 ||
+		len(got.AntiFlood) != 1 || got.AntiFlood[0].Views != 20 || got.AntiFlood[0].Counted < 0.9 || got.AntiFlood[0].NextBlocked {
+		t.Errorf("lookup of the modules: %+v %+v", got.AntiCrawler, got.AntiFlood)
+	}
 }
 
 func TestFirewallModulesDryRunAndMetrics(t *testing.T) {

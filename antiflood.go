@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,10 +89,9 @@ var floodTables atomic.Pointer[visits.Table[floodRecord]]
 
 func floodTable() *visits.Table[floodRecord] { return lazyTable(&floodTables, floodTableSize) }
 
-// floodKey is the record of ip under this site's settings: sites (and
-// routes) with the same settings count together.
-func (h *Handler) floodKey(ip netip.Addr) uint64 {
-	c := h.AntiFlood
+// key is the record of ip under these settings: sites (and routes) with
+// the same settings count together.
+func (c *AntiFloodConfig) key(ip netip.Addr) uint64 {
 	if ip.Is6() {
 		ip = netip.PrefixFrom(ip, c.IPv6Prefix).Masked().Addr()
 	}
@@ -108,7 +109,7 @@ func (h *Handler) floodCheck(w http.ResponseWriter, r *http.Request, ip netip.Ad
 	}
 	T, window := c.interval(), int64(c.Window)
 	passed, started := false, false
-	floodTable().Update(h.floodKey(ip), t, func(rec *floodRecord, _ bool) {
+	floodTable().Update(c.key(ip), t, func(rec *floodRecord, _ bool) {
 		if passAt > rec.passAt {
 			rec.passAt, rec.tat, passed = passAt, t, true
 		}
@@ -166,14 +167,43 @@ func (a *App) floodPassTime(value string, ip netip.Addr) int64 {
 	return from
 }
 
-// floodViews is how many page views the address has in its window now, as
-// the GCRA counts them, and whether the next would be over the limit.
-func (h *Handler) floodViews(ip netip.Addr) (views float64, over bool) {
-	rec, ok := floodTable().Get(h.floodKey(ip))
+// views is how many page views the address has in its window now under
+// these settings, as the GCRA counts them, and whether the next would be
+// over the limit. It changes nothing.
+func (c *AntiFloodConfig) views(ip netip.Addr) (views float64, over bool) {
+	t := floodTables.Load()
+	if t == nil {
+		return 0, false
+	}
+	rec, ok := t.Get(c.key(ip))
 	if !ok {
 		return 0, false
 	}
-	t, T := now().UnixNano(), h.AntiFlood.interval()
-	ahead := max(rec.tat-t, 0)
-	return float64(ahead) / float64(T), ahead+T > int64(h.AntiFlood.Window)
+	n, T := now().UnixNano(), c.interval()
+	ahead := max(rec.tat-n, 0)
+	return float64(ahead) / float64(T), ahead+T > int64(c.Window)
+}
+
+// floodSettings are the AntiFlood settings of a config's sites, for the
+// admin lookup.
+type floodSettings struct {
+	mu   sync.Mutex
+	list []*AntiFloodConfig
+}
+
+func (s *floodSettings) add(c *AntiFloodConfig) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, have := range s.list {
+		if *have == *c {
+			return
+		}
+	}
+	s.list = append(s.list, c)
+}
+
+func (s *floodSettings) all() []*AntiFloodConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.list)
 }

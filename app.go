@@ -104,7 +104,8 @@ type App struct {
 	enforced    atomic.Pointer[sfw.Table]    // CleanTalk data merged with the private rows
 	ua          atomic.Pointer[uarules.List] // CleanTalk's User-Agent rules
 
-	crawlerPasses passCache // AntiCrawler passes whose signature was checked
+	crawlerPasses passCache     // AntiCrawler passes whose signature was checked
+	floodConfigs  floodSettings // the sites' AntiFlood settings, for the admin lookup
 
 	account    *account
 	accountKey accountKey

@@ -165,6 +165,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.AntiFlood != nil {
 		h.AntiFlood.provision()
+		h.app.floodConfigs.add(h.AntiFlood)
 	}
 	if h.AntiCrawler && !h.app.firewallDownloads() {
 		return errors.New("cleantalk: anti_crawler needs CleanTalk's ua_list, so an api_key and the firewall download: without the list of allowed bots, search engines would be challenged")

@@ -296,7 +296,7 @@ func (h *Handler) explainModules(r *http.Request, ip netip.Addr, allowed bool) [
 		if m.Matched && m.Allow {
 			out = append(out, "AntiFlood: allowed bots are not counted.")
 		} else {
-			views, over := h.floodViews(ip)
+			views, over := h.AntiFlood.views(ip)
 			verdict := "the next page view passes"
 			if over {
 				verdict = "the next page view gets the wait page"
