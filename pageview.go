@@ -61,7 +61,7 @@ func (h *Handler) pageModulesOn() bool { return h.AntiCrawler || h.AntiFlood != 
 // otherwise.
 func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.Addr) (_ http.ResponseWriter, done, script bool, err error) {
 	switch {
-	case !ip.IsValid() || r.Method != http.MethodGet || r.Header.Get("Upgrade") != "" || r.URL.Path == "/favicon.ico":
+	case !ip.IsValid() || r.Method != http.MethodGet || len(r.Header["Upgrade"]) > 0 || r.URL.Path == "/favicon.ico":
 		// The favicon is not a page, whatever a site answers for it
 		// (CleanTalk's plugin skips it too).
 		return w, false, false, nil
