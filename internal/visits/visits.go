@@ -32,15 +32,21 @@ type Table[V any] struct {
 }
 
 type shard[V any] struct {
-	mu    sync.Mutex
-	slots []slot[V]
-	used  int
-	_     [40]byte // keep shards' locks on separate cache lines
+	mu      sync.Mutex
+	buckets []bucket[V]
+	used    int
+	_       [40]byte // keep shards' locks on separate cache lines
 }
 
-type slot[V any] struct {
-	key  uint64 // 0: free
-	last int64  // when the record was last used (any clock, larger is later)
+// bucket keeps its keys together, in one cache line, so that a lookup
+// reads that line and then only the record it finds.
+type bucket[V any] struct {
+	keys [ways]uint64 // 0: free
+	recs [ways]record[V]
+}
+
+type record[V any] struct {
+	last int64 // when the record was last used (any clock, larger is later)
 	val  V
 }
 
@@ -49,7 +55,7 @@ func New[V any](capacity int) *Table[V] {
 	per := max((capacity+shards*ways-1)/(shards*ways), 1)
 	t := &Table[V]{seed: maphash.MakeSeed(), buckets: per}
 	for i := range t.shard {
-		t.shard[i].slots = make([]slot[V], per*ways)
+		t.shard[i].buckets = make([]bucket[V], per)
 	}
 	return t
 }
@@ -58,7 +64,7 @@ func New[V any](capacity int) *Table[V] {
 func (t *Table[V]) Capacity() int { return shards * t.buckets * ways }
 
 // Bytes is the memory the records take.
-func (t *Table[V]) Bytes() int { return t.Capacity() * int(unsafe.Sizeof(slot[V]{})) }
+func (t *Table[V]) Bytes() int { return shards * t.buckets * int(unsafe.Sizeof(bucket[V]{})) }
 
 // Len is the number of records in use.
 func (t *Table[V]) Len() int {
@@ -104,26 +110,31 @@ func (t *Table[V]) Update(key uint64, now int64, fn func(v *V, found bool)) {
 	s, b := t.locate(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bucket := s.slots[b*ways : b*ways+ways]
-	victim := 0
-	for i := range bucket {
-		sl := &bucket[i]
-		if sl.key == key {
-			sl.last = now
-			fn(&sl.val, true)
+	bk := &s.buckets[b]
+	for i, k := range bk.keys {
+		if k == key {
+			rec := &bk.recs[i]
+			rec.last = now
+			fn(&rec.val, true)
 			return
 		}
-		if bucket[victim].key != 0 && (sl.key == 0 || sl.last < bucket[victim].last) {
+	}
+	victim := 0
+	for i, k := range bk.keys {
+		if k == 0 {
+			victim = i
+			break
+		}
+		if bk.recs[i].last < bk.recs[victim].last {
 			victim = i
 		}
 	}
-	sl := &bucket[victim]
-	if sl.key == 0 {
+	if bk.keys[victim] == 0 {
 		s.used++
 	}
-	var zero V
-	*sl = slot[V]{key: key, last: now, val: zero}
-	fn(&sl.val, false)
+	bk.keys[victim] = key
+	bk.recs[victim] = record[V]{last: now}
+	fn(&bk.recs[victim].val, false)
 }
 
 // Get returns a copy of the record of key, if there is one, without
@@ -132,9 +143,10 @@ func (t *Table[V]) Get(key uint64) (V, bool) {
 	s, b := t.locate(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, sl := range s.slots[b*ways : b*ways+ways] {
-		if sl.key == key {
-			return sl.val, true
+	bk := &s.buckets[b]
+	for i, k := range bk.keys {
+		if k == key {
+			return bk.recs[i].val, true
 		}
 	}
 	var zero V
