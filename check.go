@@ -182,7 +182,7 @@ func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mappe
 			CommentType: f.commentType(),
 			PostURL:     r.Referer(),
 		},
-		AllHeaders: ctapi.AllHeaders(r.Header),
+		AllHeaders: ctapi.RequestHeaders(r),
 	}
 	h.addSignals(req, sig)
 

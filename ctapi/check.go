@@ -51,8 +51,8 @@ type CheckRequest struct {
 	// SenderInfo and PostInfo are sent as JSON-encoded strings.
 	SenderInfo SenderInfo
 	PostInfo   PostInfo
-	// AllHeaders are the request headers, as AllHeaders returns them.
-	// Sensitive names are dropped again before sending.
+	// AllHeaders are the request headers, as RequestHeaders returns them.
+	// Sensitive and hop-by-hop names are dropped again before sending.
 	AllHeaders map[string]string
 }
 
@@ -260,7 +260,7 @@ func encodePostInfo(pi PostInfo) (string, error) {
 func encodeHeaders(h map[string]string) (string, error) {
 	out := make(map[string]string, len(h))
 	for name, v := range h {
-		if name == "" || isSensitiveHeader(name) {
+		if name == "" || isSensitiveHeader(name) || isHopByHop(strings.ToLower(strings.TrimSpace(name)), nil) {
 			continue
 		}
 		out[cleanUTF8(name)] = cleanUTF8(v)

@@ -309,8 +309,22 @@ func decodeHeaders(s string) (map[string]string, error) {
 		if k == "" || sensitiveHeader(k) {
 			return nil, fmt.Errorf("all_headers carries %q, which must not leave the server", k)
 		}
+		if hopByHop(k) {
+			return nil, fmt.Errorf("all_headers carries %q, a header of the connection, not of the request", k)
+		}
 	}
 	return m, nil
+}
+
+// hopByHop reports the headers of a connection (RFC 9110 §7.6.1), which the
+// official plugin's all_headers lacks.
+func hopByHop(name string) bool {
+	switch n := strings.ToLower(name); n {
+	case "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade":
+		return true
+	default:
+		return strings.HasPrefix(n, "proxy-")
+	}
 }
 
 // sensitiveHeader is the documented privacy rule (PHP SDK getAllHeaders).
