@@ -116,6 +116,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"feedback without token", ":80 {\n\tcleantalk {\n\t\tfeedback /fb\n\t}\n}\n", "Caddyfile:3"},
 		{"feedback path not a path", ":80 {\n\tcleantalk {\n\t\tfeedback fb token0123456789abc\n\t}\n}\n", "Caddyfile:3"},
 		{"remote_calls not a path", ":80 {\n\tcleantalk {\n\t\tremote_calls rc\n\t}\n}\n", "Caddyfile:3"},
+		{"bad honeypot", ":80 {\n\tcleantalk {\n\t\thoneypot maybe\n\t}\n}\n", "Caddyfile:3"},
+		{"honeypot two arguments", ":80 {\n\tcleantalk {\n\t\thoneypot on block\n\t}\n}\n", "Caddyfile:3"},
+		{"keep_service_cookies argument", ":80 {\n\tcleantalk {\n\t\tkeep_service_cookies yes\n\t}\n}\n", "Caddyfile:3"},
 		{"strip_service_fields argument", ":80 {\n\tcleantalk {\n\t\tstrip_service_fields yes\n\t}\n}\n", "Caddyfile:3"},
 		{"global option twice", "{\n\tcleantalk\n\tcleantalk\n}\n:80\n", "Caddyfile:3"},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,9 @@ func (v *verdict) failed() bool { return v.source == sourceError }
 // release must be called once the rest of the chain has read it.
 func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict, release func(), err error) {
 	release = func() {}
+	// The module's cookies are read only here; the application never
+	// needs them.
+	defer h.stripServiceCookies(r)
 	// A blocked address needs no look at the body: it is refused even when
 	// the body could not be read or checked.
 	ipVerdict := h.app.engine.checkIP(ip)
@@ -118,10 +122,8 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		h.logger.Debug("checking the readable part of a body", zap.Error(err))
 	}
 	mapped := f.mapping.Apply(fields)
-	sig := h.browserSignals(r, ip, mapped)
-	if h.StripServiceFields {
-		h.stripServiceFields(r, captured, contentType)
-	}
+	sig := h.browserSignals(r, ip, f, fields, mapped)
+	h.stripServiceFields(r, captured, contentType, fields)
 
 	if ipVerdict != nil { // allow_ip
 		return ipVerdict, release, nil
@@ -132,6 +134,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	}
 	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {
 		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly."), release, nil
+	}
+	if h.Honeypot == honeypotBlock && sig.honeypot.filled() {
+		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in."), release, nil
 	}
 	// CleanTalk's test address is always refused. With a key it still goes
 	// to the cloud, so the test shows in the CleanTalk dashboard too.
@@ -149,11 +154,18 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	return v, release, nil
 }
 
-// stripServiceFields takes our and the bot detector's fields out of the
-// body the application gets. Anything that cannot be rewritten exactly is
-// passed on as it came.
-func (h *Handler) stripServiceFields(r *http.Request, c *form.Captured, contentType string) {
-	out, changed, err := form.Strip(contentType, c.Bytes(), form.IsServiceField)
+// stripServiceFields takes the honeypot field, and with
+// strip_service_fields our and the bot detector's fields, out of the body
+// the application gets. Anything that cannot be rewritten exactly is passed
+// on as it came.
+func (h *Handler) stripServiceFields(r *http.Request, c *form.Captured, contentType string, fields form.Fields) {
+	drop := func(name string) bool {
+		return isHoneypotField(name) || (h.StripServiceFields && form.IsServiceField(name))
+	}
+	if !slices.ContainsFunc(fields, func(f form.Field) bool { return drop(f.Name) }) {
+		return
+	}
+	out, changed, err := form.Strip(contentType, c.Bytes(), drop)
 	if err != nil || !changed {
 		return
 	}
@@ -177,6 +189,7 @@ func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mappe
 			UserAgent:    r.UserAgent(),
 			PageURL:      requestURL(r),
 			FieldsNumber: &m.FieldsNumber,
+			RequestType:  r.Method,
 		},
 		PostInfo: ctapi.PostInfo{
 			CommentType: f.commentType(),

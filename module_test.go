@@ -576,6 +576,8 @@ func TestBadJSONConfigIsRefused(t *testing.T) {
 		`{"handler": "cleantalk", "forms": [{"type": "comment"}]}`:                "type must be message or newuser",
 		`{"handler": "cleantalk", "forms": [{"email": ["e"], "exclude": ["e"]}]}`: "also excluded",
 		`{"handler": "cleantalk", "forms": [{"match": {"nope": {}}}]}`:            "nope",
+		`{"handler": "cleantalk", "honeypot": "maybe"}`:                           "honeypot must be on, off or block",
+		`{"handler": "cleantalk", "js_check": false, "min_submit_time": "3s"}`:    "min_submit_time needs js_check",
 	} {
 		cfg := fmt.Sprintf(`{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9080"], "routes": [{"handle": [%s]}]}}}}}`, bad)
 		caddytest.AssertLoadError(t, cfg, "json", want)
