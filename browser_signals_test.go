@@ -40,7 +40,11 @@ func signalsApp(t *testing.T) *httptest.Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/form", func(w http.ResponseWriter, r *http.Request) {
-		html(w, `<div class="tall"></div>`+form("f", r.URL.Query().Get("m"))+`
+		noop := ""
+		if r.URL.Query().Has("noop") {
+			noop = `<script src="/noop.js" defer></script>`
+		}
+		html(w, noop+`<div class="tall"></div>`+form("f", r.URL.Query().Get("m"))+`
 <form id="news" method="post" action="/newsletter"><input name="email"></form>
 <form id="search" action="/contact"><input name="q"></form>`)
 	})
@@ -60,11 +64,18 @@ func signalsApp(t *testing.T) *httptest.Server {
   }
 });`)
 	})
+	mux.HandleFunc("/noop.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "document.documentElement.dataset.noop = 1;")
+	})
 	mux.HandleFunc("/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		io.WriteString(w, ".tall { height: 3000px; }")
 	})
-	mux.HandleFunc("/other", func(w http.ResponseWriter, r *http.Request) { html(w, "<p>another page</p>") })
+	mux.HandleFunc("/other", func(w http.ResponseWriter, r *http.Request) {
+		html(w, `<p>another page</p><a id="go" href="/form">the form</a>`)
+	})
 	mux.HandleFunc("/newsletter", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		html(w, "<pre>"+string(b)+"</pre>")
@@ -110,7 +121,7 @@ func checkWith(t *testing.T, cloud *fakecloud.Server, m string) fakecloud.Check 
 }
 
 // scriptReady waits until the module's script ran on the page.
-var scriptReady = waitFor(`document.cookie.indexOf("ct_caddy_js=") >= 0 && !!document.querySelector("#f input[name=apbct__email_id__caddy]")`)
+var scriptReady = waitFor(`!!document.querySelector("#f input[name=apbct__email_id__caddy]")`)
 
 // waitFor waits until a JavaScript expression is true.
 func waitFor(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
@@ -136,10 +147,14 @@ func TestBrowserSendsThePluginSignals(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"}); err != nil {
 		t.Fatal(err)
 	}
-	err := chromedp.Do(ctx,
-		recordCSP(),
-		chromedp.Navigate(siteURL+"/other"), // the page before
-		chromedp.Navigate(siteURL+"/form"),
+	err := chromedp.Do(ctx, recordCSP(), chromedp.Navigate(siteURL+"/other")) // the page before
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#go"))); err != nil {
+		t.Fatalf("following the link: %v", err)
+	}
+	err = chromedp.Do(ctx,
 		scriptReady,
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 100, 100),
 		chromedp.Sleep(200*time.Millisecond),

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,21 +25,19 @@ const maxReport = 4096
 
 // pageReport is the page script's report, as it sends it.
 type pageReport struct {
-	Stamp     string       `json:"s"`
-	Landing   int64        `json:"l"`
-	Hits      int          `json:"h"`
-	Referer   string       `json:"r"`
-	URLs      []visitedURL `json:"u"`
-	Previous  string       `json:"p"`
-	Timezone  float64      `json:"z"`
-	Webdriver int          `json:"w"`
-	Mouse     [][3]int     `json:"m"`
-	Flags     string       `json:"f"`
-	KeyPress  int64        `json:"k"`
-	Screen    []int        `json:"c"`
-	Visible   []string     `json:"v"`
-	Invisible []string     `json:"i"`
-	URLField  string       `json:"x"`
+	Stamp     string   `json:"s"`
+	Proof     string   `json:"j"` // the JavaScript proof the script was given
+	Visit     string   `json:"a"` // the sealed visit the script was given
+	Referrer  string   `json:"d"` // the page's document.referrer
+	Timezone  float64  `json:"z"`
+	Webdriver int      `json:"w"`
+	Mouse     [][3]int `json:"m"`
+	Flags     string   `json:"f"`
+	KeyPress  int64    `json:"k"`
+	Screen    []int    `json:"c"`
+	Visible   []string `json:"v"`
+	Invisible []string `json:"i"`
+	URLField  string   `json:"x"`
 }
 
 // visitedURL is one page of the visit: ["host/path?query", [unix, ...]].
@@ -58,6 +57,8 @@ func (v *visitedURL) UnmarshalJSON(b []byte) error {
 // pageSignals is what a submission's report proves or claims.
 type pageSignals struct {
 	loaded time.Time // when the form's page was served
+	visit  *visit    // nil when the report carried none that is good
+	host   string    // the site's host, to tell other sites' referrers
 	report pageReport
 }
 
@@ -81,6 +82,8 @@ func (a *App) readReport(r *http.Request) *pageSignals {
 		return nil
 	}
 	p.loaded = loaded
+	p.visit = a.openVisit(p.report.Visit)
+	p.host = r.Host
 	return &p
 }
 
@@ -89,7 +92,6 @@ const (
 	maxReportText  = 2048 // referrers
 	maxFieldNames  = 200
 	maxFieldName   = 256
-	maxVisitHits   = 1_000_000
 	maxScreenPixel = 1 << 20
 )
 
@@ -107,18 +109,26 @@ func (p *pageSignals) browserSignals(fields form.Fields, gathering bool) *ctapi.
 	}
 	rp, loaded := &p.report, p.loaded.Unix()
 	b.PageSetTimestamp = loaded
-	if rp.Landing > 0 && rp.Landing <= loaded {
-		b.SiteLandingTS = rp.Landing
+	ref := boundedText(rp.Referrer)
+	refURL, _ := url.Parse(ref)
+	sameSite := ref != "" && refURL != nil && strings.EqualFold(refURL.Host, p.host)
+	if sameSite {
+		b.PreviousReferrer = ref
 	}
-	if rp.Hits > 0 && rp.Hits <= maxVisitHits {
-		b.PageHits = rp.Hits
+	flags := rp.Flags
+	if v := p.visit; v != nil {
+		b.SiteLandingTS = v.Landing
+		b.PageHits = v.Hits
+		b.SiteReferer = v.Referer
+		b.SourceURLs = sourceURLs(v.URLs)
+		flags = mergeFlags(v.Flags, flags)
 	}
-	b.SiteReferer = boundedText(rp.Referer)
-	b.PreviousReferrer = boundedText(rp.Previous)
+	if ref != "" && !sameSite {
+		b.SiteReferer = ref // the form's page came from another site
+	}
 	if !math.IsNaN(rp.Timezone) && math.Abs(rp.Timezone) <= 14 {
 		b.TimezoneHours = rp.Timezone
 	}
-	b.SourceURLs = sourceURLs(rp.URLs)
 	b.Headless = rp.Webdriver == 1
 	if names := slices.Concat(rp.Visible, rp.Invisible); validNames(names) && anySubmitted(names, fields) {
 		b.VisibleFields, b.InvisibleFields = rp.Visible, rp.Invisible
@@ -127,10 +137,10 @@ func (p *pageSignals) browserSignals(fields form.Fields, gathering bool) *ctapi.
 		if len(rp.Mouse) <= 50 && slices.IndexFunc(rp.Mouse, func(s [3]int) bool { return s[2] < 0 }) < 0 {
 			g.MousePositions = rp.Mouse
 		}
-		g.MouseMoved = strings.Contains(rp.Flags, "m")
-		g.Scrolled = strings.Contains(rp.Flags, "s")
-		g.KeyUp = strings.Contains(rp.Flags, "k")
-		g.InputFocused = strings.Contains(rp.Flags, "f")
+		g.MouseMoved = strings.Contains(flags, "m")
+		g.Scrolled = strings.Contains(flags, "s")
+		g.KeyUp = strings.Contains(flags, "k")
+		g.InputFocused = strings.Contains(flags, "f")
 		if rp.KeyPress >= loaded && rp.KeyPress <= now().Unix()+60 {
 			g.KeyPress = rp.KeyPress
 		}
@@ -139,6 +149,14 @@ func (p *pageSignals) browserSignals(fields form.Fields, gathering bool) *ctapi.
 		}
 	}
 	return b
+}
+
+// proof is the JavaScript proof the report carries.
+func (p *pageSignals) proof() string {
+	if p == nil {
+		return ""
+	}
+	return p.report.Proof
 }
 
 // senderURLField names the field the script saw as the form's website

@@ -1,6 +1,7 @@
 package cleantalk
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,53 +40,69 @@ func TestEachPostIsTimedFromItsOwnPage(t *testing.T) {
 	}
 }
 
-// The report's claims reach sender_info in the plugin's encodings, within
-// bounds, and a visible-field list counts only when it names a submitted
-// field.
+// The visit the server keeps and the report's claims reach sender_info in
+// the plugin's encodings, within bounds, and a visible-field list counts
+// only when it names a submitted field.
 func TestPageReportReachesSenderInfo(t *testing.T) {
 	e := newEnv(t, signalsSetup(t, ""))
+	t.Cleanup(func() { clockOffset.Store(0) })
+	// The landing page, and the script's notes for the server: activity
+	// seen, and the other site the page came from.
+	resp, _ := get(t, e, scriptPath, "Referer", siteURL+"/")
+	var jar []string
+	for _, c := range resp.Cookies() {
+		if c.Name == visitCookie && c.HttpOnly && c.Path == cookieDir {
+			jar = append(jar, c.Name+"="+c.Value)
+		}
+	}
+	if len(jar) != 1 {
+		t.Fatalf("the visit cookie: %q", resp.Header.Values("Set-Cookie"))
+	}
+	landed := now().Unix()
+	clockOffset.Store(int64(5 * time.Second))
+	jar = append(jar, flagsCookie+"=ms", refererCookie+"=https%3A%2F%2Fsearch.example%2F%3Fq%3Dx")
 	report := map[string]any{
-		"l": 1, "h": 4, "r": "https://search.example/?q=x", "p": "http://localhost:9080/",
-		"u": []any{[]any{"localhost:9080/", []int64{1, 2}}}, "z": -4, "w": 1,
-		"m": [][3]int{{5, 6, 70}}, "f": "msk", "c": []int{1024, 3000, 1024, 700},
+		"d": siteURL + "/", "z": -4, "w": 1, "m": [][3]int{{5, 6, 70}}, "f": "k", "c": []int{1024, 3000, 1024, 700},
 		"v": []string{"email", "message", "website"}, "i": []string{"apbct__email_id__caddy"}, "x": "website",
 	}
+	cookies := pageLoad(t, e, report, "Referer", siteURL+"/form?x=1", "Cookie", strings.Join(jar, "; "))
 	body := []byte("email=a%40example.org&message=hi&website=https%3A%2F%2Fjane.example")
-	e.post("/contact", formCT, body, "Cookie", pageLoad(t, e, report))
+	e.post("/contact", formCT, body, "Cookie", cookies)
 	si := e.lastCheck().SenderInfo
 	want := map[string]any{
-		"page_hits": "4", "site_referer": "https://search.example/?q=x", "REFFERRER_PREVIOUS": "http://localhost:9080/",
+		"page_hits": "2", "site_landing_ts": fmt.Sprint(landed), "site_referer": "https://search.example/?q=x",
+		"REFFERRER_PREVIOUS": siteURL + "/", "source_url": fmt.Sprintf(`{"localhost:9080/":[%d],"localhost:9080/form?x=1":[%d]}`, landed, landed+5),
 		"js_timezone": float64(-4), "emulations_headless_mode": "true", "mouse_cursor_positions": "[[5,6,70]]",
 		"mouse_moved": "true", "has_scrolled": "true", "has_key_up": `"true"`, "has_input_focused": "false",
 		"apbct_visible_fields": "email message website", "form_visible_inputs": float64(3),
 		"apbct_invisible_fields": "apbct__email_id__caddy", "form_invisible_inputs": float64(1),
-		"source_url": `{"localhost:9080/":[1,2]}`, "sender_url": "https://jane.example", "request_type": "POST",
+		"sender_url": "https://jane.example", "request_type": "POST", "data__cookies_type": "none",
 		"screen_info":        `{"fullWidth":1024,"fullHeight":3000,"visibleWidth":1024,"visibleHeight":700}`,
-		"data__cookies_type": "none", "site_landing_ts": "1",
+		"page_set_timestamp": float64(landed + 5),
 	}
 	for k, v := range want {
 		if si[k] != v {
 			t.Errorf("sender_info.%s = %#v, want %#v", k, si[k], v)
 		}
 	}
-	if ts, ok := si["page_set_timestamp"].(float64); !ok || int64(ts) != now().Unix() {
-		t.Errorf("page_set_timestamp %v, want the page's stamp", si["page_set_timestamp"])
-	}
 	if v, ok := si["checkjs_data_cookies"].(string); !ok || !strings.Contains(v, ".") {
 		t.Errorf("checkjs_data_cookies %v", si["checkjs_data_cookies"])
 	}
 
-	// Lists naming no submitted field, and claims out of bounds, are left out.
-	report["v"], report["i"], report["l"], report["z"], report["x"] = []string{"q"}, []string{}, now().Unix()+3600, 40, "email"
-	e.post("/contact", formCT, body, "Cookie", pageLoad(t, e, report))
+	// A forged visit, lists naming no submitted field and claims out of
+	// bounds are left out; a page that came from another site names it.
+	report["a"] = "eyJsIjoxLCJoIjo5OX0.AAAA"
+	report["v"], report["i"], report["z"], report["x"], report["d"] = []string{"q"}, []string{}, 40, "email", "https://other.example/"
+	cfg := scriptConfigOf(t, func() string { _, js := get(t, e, scriptPath); return js }())
+	e.post("/contact", formCT, body, "Cookie", reportCookie+"="+packReport(t, cfg.Stamp, "", report))
 	si = e.lastCheck().SenderInfo
-	for _, k := range []string{"apbct_visible_fields", "form_visible_inputs", "site_landing_ts", "js_timezone"} {
+	for _, k := range []string{"apbct_visible_fields", "form_visible_inputs", "site_landing_ts", "page_hits", "js_timezone"} {
 		if si[k] != nil {
 			t.Errorf("sender_info.%s = %#v, want null", k, si[k])
 		}
 	}
-	if si["sender_url"] != "a@example.org" {
-		t.Errorf("sender_url %v: the script names the website field, the body gives its value", si["sender_url"])
+	if si["sender_url"] != "a@example.org" || si["site_referer"] != "https://other.example/" {
+		t.Errorf("sender_url %v (the script names the field, the body gives its value), site_referer %v", si["sender_url"], si["site_referer"])
 	}
 
 	// Without a report: the plugin's values for what it does not have.

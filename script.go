@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // The page script is assets/ct.js, minified into assets/ct.min.js (which is
@@ -48,20 +46,24 @@ func (h *Handler) pageScriptSettings() string {
 	return string(b[1 : len(b)-1])
 }
 
-// scriptCookies are the cookies the page script sets for this browser: the
-// JavaScript proof, signed for its address. (Other features that need a
-// cookie only a browser running the script can have add theirs here.)
+// scriptCookies are cookies for the page script to set in this browser
+// when the page is idle, as document.cookie strings: for features that need
+// a cookie only a browser running the script can have (none yet).
 func (h *Handler) scriptCookies(r *http.Request, ip netip.Addr) []string {
-	return []string{jsCookie + "=" + h.app.stamp("js-proof", now(), ip) +
-		"; path=/; max-age=" + strconv.Itoa(int(signalLifetime/time.Second)) + "; SameSite=Lax"}
+	return []string{}
 }
 
 // serveScript answers the page script with the settings of this page load:
-// the page's stamp and the cookies to set. It is never cached, so that each
-// page load, in each tab, has a stamp of its own.
+// the page's stamp, the visit, the JavaScript proof (signed for the
+// client's address) and any cookies to set. It is never cached, so that
+// each page load, in each tab, has a stamp of its own.
 func (h *Handler) serveScript(w http.ResponseWriter, r *http.Request, ip netip.Addr) error {
 	cookies, _ := json.Marshal(h.scriptCookies(r, ip))
+	v, sealed, visitCookies := h.app.pageView(r)
 	hdr := w.Header()
+	for _, c := range visitCookies {
+		hdr.Add("Set-Cookie", c.String())
+	}
 	hdr.Set("Content-Type", "text/javascript; charset=utf-8")
 	hdr.Set("Cache-Control", "no-store, private")
 	hdr.Set("X-Content-Type-Options", "nosniff")
@@ -75,6 +77,12 @@ func (h *Handler) serveScript(w http.ResponseWriter, r *http.Request, ip netip.A
 	b.WriteString(scriptHead)
 	b.WriteString(`{"s":"`)
 	b.WriteString(h.app.stamp("page-time", now(), netip.Addr{}))
+	b.WriteString(`","a":"`)
+	b.WriteString(sealed)
+	b.WriteString(`","f":"`)
+	b.WriteString(v.Flags)
+	b.WriteString(`","j":"`)
+	b.WriteString(h.app.stamp("js-proof", now(), ip))
 	b.WriteString(`","c":`)
 	b.Write(cookies)
 	b.WriteString(",")

@@ -20,8 +20,8 @@ import (
 //
 //   - pages load a script from the handler's own path (no inline code, so a
 //     strict Content-Security-Policy holds; see script.go). Each load of it
-//     carries a signed stamp of that page load, and sets a cookie signed for
-//     the client's address that proves JavaScript ran;
+//     carries a signed stamp of that page load, and a proof signed for the
+//     client's address that only a browser running the script passes on;
 //   - the script gathers what CleanTalk's WordPress plugin gathers, and
 //     hands it with the page's stamp to that page's own posts, in a cookie
 //     of a few seconds' life (pagereport.go), so each submission is timed
@@ -61,22 +61,31 @@ func (h *Handler) browserSignals(r *http.Request, ip netip.Addr, f *Form, fields
 			}
 		}
 	}
-	var proof string
-	if c, err := r.Cookie(jsCookie); err == nil {
-		proof = c.Value
-	}
+	var (
+		page  *pageSignals
+		proof string
+	)
 	if h.jsCheckOn() {
-		page := h.app.readReport(r)
-		if page != nil {
-			if secs := int(now().Sub(page.loaded) / time.Second); secs >= 0 {
-				s.submitTime = &secs
-			}
-			if name := page.senderURLField(); name != "" && f.mapping.Usable(name) {
-				if v, ok := fields.Get(name); ok {
-					s.senderURL = truncateUTF8(strings.TrimSpace(v), maxReportText)
-				}
+		page = h.app.readReport(r)
+	}
+	// The proof comes with the page's report; a cookie of it, which the
+	// script set before, counts too.
+	if proof = page.proof(); proof == "" {
+		if c, err := r.Cookie(jsCookie); err == nil {
+			proof = c.Value
+		}
+	}
+	if page != nil {
+		if secs := int(now().Sub(page.loaded) / time.Second); secs >= 0 {
+			s.submitTime = &secs
+		}
+		if name := page.senderURLField(); name != "" && f.mapping.Usable(name) {
+			if v, ok := fields.Get(name); ok {
+				s.senderURL = truncateUTF8(strings.TrimSpace(v), maxReportText)
 			}
 		}
+	}
+	if h.jsCheckOn() {
 		// Without the bot detector's token, the activity the plugin
 		// gathers only without its bot detector counts, as in the plugin
 		// when the detector did not run.

@@ -143,8 +143,8 @@ func TestPagesGetScripts(t *testing.T) {
 	if _, ok := e.app().verifyStamp("page-time", cfg.Stamp, netip.Addr{}); !ok {
 		t.Errorf("page stamp %q does not verify", cfg.Stamp)
 	}
-	if len(cfg.Cookies) != 1 || !strings.HasPrefix(cfg.Cookies[0], jsCookie+"=") {
-		t.Errorf("cookies to set: %q", cfg.Cookies)
+	if _, ok := e.app().verifyStamp("js-proof", cfg.Proof, netip.MustParseAddr("127.0.0.1")); !ok || len(cfg.Cookies) != 0 {
+		t.Errorf("JavaScript proof %q, cookies to set %q", cfg.Proof, cfg.Cookies)
 	}
 	if !slices.Equal(cfg.Posts, []string{"/contact"}) || !slices.Equal(cfg.Honeypot, []string{"/contact"}) || cfg.HoneypotField != honeypotField {
 		t.Errorf("routes for the script: %+v", cfg)
@@ -255,6 +255,9 @@ func TestNoScriptsWithoutForms(t *testing.T) {
 // scriptConfig is what the page script is told on one load.
 type scriptConfigJSON struct {
 	Stamp         string   `json:"s"`
+	Visit         string   `json:"a"`
+	Proof         string   `json:"j"`
+	VisitFlags    string   `json:"f"`
 	Cookies       []string `json:"c"`
 	Posts         []string `json:"p"`
 	Honeypot      []string `json:"h"`
@@ -283,21 +286,23 @@ func (e *env) app() *App {
 	return a.(*App)
 }
 
-// pageLoad loads the script as a page would and returns the cookies a post
-// from that page carries: the JavaScript proof and the page's report with
-// the given fields (see assets/ct.js).
-func pageLoad(t *testing.T, e *env, report map[string]any) string {
+// pageLoad loads the script as a page would and returns the cookie a post
+// from that page carries: the page's report with the given fields, and the
+// stamp, visit and JavaScript proof the script was given (see
+// assets/ct.js).
+func pageLoad(t *testing.T, e *env, report map[string]any, header ...string) string {
 	t.Helper()
-	_, js := get(t, e, scriptPath)
+	_, js := get(t, e, scriptPath, header...)
 	cfg := scriptConfigOf(t, js)
-	proof, _, _ := strings.Cut(cfg.Cookies[0], ";")
-	return proof + "; " + reportCookie + "=" + packReport(t, cfg.Stamp, report)
+	r := map[string]any{"j": cfg.Proof}
+	maps.Copy(r, report)
+	return reportCookie + "=" + packReport(t, cfg.Stamp, cfg.Visit, r)
 }
 
 // packReport encodes a page report as the script does.
-func packReport(t *testing.T, stamp string, report map[string]any) string {
+func packReport(t *testing.T, stamp, visit string, report map[string]any) string {
 	t.Helper()
-	r := map[string]any{"s": stamp}
+	r := map[string]any{"s": stamp, "a": visit}
 	maps.Copy(r, report)
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -343,15 +348,23 @@ func TestBrowserSignalsReachTheCloud(t *testing.T) {
 	// Forged or missing proofs: js_on 0, no submit_time.
 	for _, forged := range []string{
 		"",
-		reportCookie + "=" + packReport(t, "1700000000.AAAA", nil) + "; " + jsCookie + "=1700000000.AAAA",
-		jsCookie + "=" + strings.ReplaceAll(strings.TrimPrefix(strings.Split(cookies, ";")[0], jsCookie+"="), ".", ".x") + "; " +
-			reportCookie + "=" + packReport(t, strings.Replace(e.app().stamp("page-time", now(), netip.Addr{}), ".", ".x", 1), nil),
+		reportCookie + "=" + packReport(t, "1700000000.AAAA", "", nil) + "; " + jsCookie + "=1700000000.AAAA",
+		reportCookie + "=" + packReport(t, strings.Replace(e.app().stamp("page-time", now(), netip.Addr{}), ".", ".x", 1), "",
+			map[string]any{"j": e.app().stamp("js-proof", now(), netip.MustParseAddr("127.0.0.1"))}),
 		reportCookie + "=" + strings.Repeat("A", 5000),
 	} {
 		e.post("/contact", formCT, []byte("email=a%40example.org&message=hi"), "Cookie", forged)
 		if c := e.lastCheck(); c.JSOn == nil || *c.JSOn != 0 || c.SubmitTime != nil {
 			t.Errorf("cookies %q: js_on %v submit_time %v", forged, deref(c.JSOn), deref(c.SubmitTime))
 		}
+	}
+
+	// A page's stamp without a good proof: timed, but no JavaScript proven.
+	forgedProof := reportCookie + "=" + packReport(t, e.app().stamp("page-time", now().Add(-7*time.Second), netip.Addr{}), "",
+		map[string]any{"j": strings.Replace(e.app().stamp("js-proof", now(), netip.MustParseAddr("127.0.0.1")), ".", ".x", 1)})
+	e.post("/contact", formCT, []byte("email=a%40example.org&message=hi"), "Cookie", forgedProof)
+	if c := e.lastCheck(); c.JSOn == nil || *c.JSOn != 0 || c.SubmitTime == nil {
+		t.Errorf("forged proof: js_on %v submit_time %v", deref(c.JSOn), deref(c.SubmitTime))
 	}
 
 	// The proof is bound to the address it was made for.

@@ -3,6 +3,9 @@
 // /__cleantalk/ct.js with CT_CONFIG replaced by the settings of one page load:
 //
 //	s  the page's signed load time, "<unix seconds>.<signature>"
+//	j  the JavaScript proof, signed for this client's address
+//	a  the visit so far, signed by the server (visit.go)
+//	f  the activity flags the visit has seen so far
 //	c  cookies the server made for this browser, as document.cookie strings
 //	p  path patterns of the form routes: posts to them carry this page's report
 //	h  path patterns of the routes whose forms get the honeypot field
@@ -29,65 +32,46 @@
     return stamp + Math.floor((clock.now() - start) / 1000);
   }
 
-  cfg.c.forEach(function (c) {
-    d.cookie = c + secure;
-  });
+  // Cookies meant only for the script's own path: what the server keeps
+  // of the visit (see visit.go) hears of this page's activity through them.
+  function tellServer(name, value) {
+    d.cookie = name + "=" + encodeURIComponent(value) + "; path=/__cleantalk/; max-age=86400; SameSite=Lax" + secure;
+  }
 
-  // Storage may be refused (privacy modes, full disk); the rest still works.
-  function load(store, key) {
-    try {
-      return JSON.parse(w[store].getItem(key));
-    } catch (e) {
-      return null;
+  // Everything else waits until the page is idle (at most a second), so
+  // that the script never holds the page up: at load it only defines
+  // itself.
+  var settled = false;
+  function settle() {
+    if (settled) {
+      return;
     }
+    settled = true;
+    cfg.c.forEach(function (c) {
+      d.cookie = c + secure;
+    });
+    if (d.referrer && sameOrigin(d.referrer) === false) {
+      tellServer("ct_caddy_r", d.referrer);
+    }
+    [].forEach.call(d.forms, honeypot);
+    watch();
+    hook();
   }
-  function save(store, key, value) {
-    try {
-      w[store].setItem(key, JSON.stringify(value));
-    } catch (e) {}
-  }
-
-  // The visit, which ends after a day without a page, as the plugin keeps
-  // it: when it began, its page views, the last site it came from ("0":
-  // typed in) and its last five pages with up to five view times each.
-  var visit = load("localStorage", "ct_caddy_visit");
-  if (!visit || !(stamp - visit.t < 86400) || !Array.isArray(visit.u)) {
-    visit = { l: stamp, h: 0, u: [] };
-  }
-  visit.t = stamp;
-  visit.h++;
-  if (!d.referrer) {
-    visit.r = visit.r || "0";
-  } else if (sameOrigin(d.referrer) === false) {
-    visit.r = d.referrer;
-  }
-  var here = (loc.host + loc.pathname + loc.search).slice(0, 128);
-  var seen = visit.u.filter(function (u) {
-    return u[0] === here;
-  })[0];
-  if (seen) {
-    seen[1] = seen[1].concat(stamp).slice(-5);
+  if (w.requestIdleCallback) {
+    requestIdleCallback(settle, { timeout: 1000 });
   } else {
-    visit.u = visit.u.concat([[here, [stamp]]]).slice(-5);
+    setTimeout(settle, 1);
   }
-  save("localStorage", "ct_caddy_visit", visit);
 
-  // The page before this one in the same tab.
-  var previous = load("sessionStorage", "ct_caddy_prev") || "";
-  var current = load("sessionStorage", "ct_caddy_cur");
-  if (current && current !== loc.href) {
-    previous = current;
-    save("sessionStorage", "ct_caddy_prev", previous);
-  }
-  save("sessionStorage", "ct_caddy_cur", loc.href);
-
-  // Activity flags last, as the plugin's do: m mouse moved, s scrolled,
-  // k key up in a form field, f form field focused.
-  var flags = load("localStorage", "ct_caddy_flags") || {};
+  // Activity flags, kept by the server for the visit: m mouse moved,
+  // s scrolled, k key up in a form field, f form field focused.
+  var flags = "";
   function flag(name) {
-    if (!flags[name]) {
-      flags[name] = 1;
-      save("localStorage", "ct_caddy_flags", flags);
+    if (flags.indexOf(name) < 0) {
+      flags += name;
+      if (cfg.f.indexOf(name) < 0) {
+        tellServer("ct_caddy_f", cfg.f + flags);
+      }
     }
   }
 
@@ -122,26 +106,6 @@
     unlisten("keydown", firstPress);
     unlisten("mousedown", firstPress);
   }
-  listen("mousemove", mouseMove);
-  listen("scroll", scrolled);
-  listen("keydown", firstPress);
-  listen("mousedown", firstPress);
-  listen("keyup", function (e) {
-    if (isField(e.target)) {
-      flag("k");
-    }
-  });
-  listen("focusin", function (e) {
-    var form = e.target && e.target.form;
-    if (form) {
-      lastForm = form;
-      honeypot(form);
-    }
-    if (isField(e.target)) {
-      flag("f");
-    }
-  });
-
   function sameOrigin(url) {
     try {
       return new URL(url, d.baseURI).origin === loc.origin;
@@ -205,8 +169,6 @@
     field.style.display = "none";
     form.appendChild(field);
   }
-  [].forEach.call(d.forms, honeypot);
-
   // The fields of a form a person can and cannot see, as the plugin counts
   // them, and the name of its visible URL field (the sender's website).
   function fields(form) {
@@ -245,11 +207,12 @@
 
   // The report of this page for one post, made to fit a cookie.
   function report(form) {
+    settle();
     var root = d.documentElement, body = d.body || root;
     var r = {
-      s: cfg.s, l: visit.l, h: visit.h, r: visit.r || "", u: visit.u, p: previous,
+      s: cfg.s, j: cfg.j, a: cfg.a, d: d.referrer,
       z: -new Date().getTimezoneOffset() / 60, w: nav.webdriver ? 1 : 0,
-      m: positions, f: Object.keys(flags).join(""), k: keyPress,
+      m: positions, f: flags, k: keyPress,
       c: [root.scrollWidth, Math.max(body.scrollHeight, root.scrollHeight, body.offsetHeight, root.offsetHeight,
         body.clientHeight, root.clientHeight), root.clientWidth, root.clientHeight],
     };
@@ -265,9 +228,7 @@
       packed = pack(r);
     }
     if (packed.length > 3800) {
-      r.u = [];
-      r.r = r.r.slice(0, 256);
-      r.p = r.p.slice(0, 256);
+      r.d = r.d.slice(0, 256);
       packed = pack(r);
     }
     if (packed.length > 3800) {
@@ -291,42 +252,68 @@
     } catch (e) {}
   }
 
-  listen("submit", function (e) {
-    var form = e.target, by = e.submitter;
-    lastForm = form;
-    posting(by && by.hasAttribute("formaction") ? by.formAction : formTarget(form).href,
-      by && by.hasAttribute("formmethod") ? by.formMethod : formMethod(form), form);
-  });
-  var formProto = HTMLFormElement.prototype, submit = formProto.submit;
-  formProto.submit = function () {
-    posting(formTarget(this).href, formMethod(this), this);
-    return submit.apply(this, arguments);
-  };
-  var fetch0 = w.fetch;
-  if (fetch0) {
-    w.fetch = function (input, init) {
-      var isRequest = typeof Request === "function" && input instanceof Request;
-      posting(isRequest ? input.url : String(input), (init && init.method) || (isRequest ? input.method : "GET"));
-      return fetch0.apply(this, arguments);
-    };
+  // The activity the plugin gathers.
+  function watch() {
+    listen("mousemove", mouseMove);
+    listen("scroll", scrolled);
+    listen("keydown", firstPress);
+    listen("mousedown", firstPress);
+    listen("keyup", function (e) {
+      if (isField(e.target)) {
+        flag("k");
+      }
+    });
+    listen("focusin", function (e) {
+      var form = e.target && e.target.form;
+      if (form) {
+        lastForm = form;
+        honeypot(form);
+      }
+      if (isField(e.target)) {
+        flag("f");
+      }
+    });
   }
-  var xhr = XMLHttpRequest.prototype, open = xhr.open, send = xhr.send, opened = new WeakMap();
-  xhr.open = function (method, url) {
-    opened.set(this, [method, url]);
-    return open.apply(this, arguments);
-  };
-  xhr.send = function () {
-    var o = opened.get(this);
-    if (o) {
-      posting(String(o[1]), o[0]);
-    }
-    return send.apply(this, arguments);
-  };
-  var beacon = nav.sendBeacon;
-  if (beacon) {
-    nav.sendBeacon = function (url) {
-      posting(String(url), "POST");
-      return beacon.apply(nav, arguments);
+
+  // Hand this page's report to each of its posts, however it is made.
+  function hook() {
+    listen("submit", function (e) {
+      var form = e.target, by = e.submitter;
+      lastForm = form;
+      posting(by && by.hasAttribute("formaction") ? by.formAction : formTarget(form).href,
+        by && by.hasAttribute("formmethod") ? by.formMethod : formMethod(form), form);
+    });
+    var formProto = HTMLFormElement.prototype, submit = formProto.submit;
+    formProto.submit = function () {
+      posting(formTarget(this).href, formMethod(this), this);
+      return submit.apply(this, arguments);
     };
+    var fetch0 = w.fetch;
+    if (fetch0) {
+      w.fetch = function (input, init) {
+        var isRequest = typeof Request === "function" && input instanceof Request;
+        posting(isRequest ? input.url : String(input), (init && init.method) || (isRequest ? input.method : "GET"));
+        return fetch0.apply(this, arguments);
+      };
+    }
+    var xhr = XMLHttpRequest.prototype, open = xhr.open, send = xhr.send, opened = new WeakMap();
+    xhr.open = function (method, url) {
+      opened.set(this, [method, url]);
+      return open.apply(this, arguments);
+    };
+    xhr.send = function () {
+      var o = opened.get(this);
+      if (o) {
+        posting(String(o[1]), o[0]);
+      }
+      return send.apply(this, arguments);
+    };
+    var beacon = nav.sendBeacon;
+    if (beacon) {
+      nav.sendBeacon = function (url) {
+        posting(String(url), "POST");
+        return beacon.apply(nav, arguments);
+      };
+    }
   }
 })(CT_CONFIG);
