@@ -51,6 +51,9 @@ type account struct {
 	rcMu   sync.Mutex
 	rcLast map[string]time.Time // last remote call per action
 
+	testReports    chan testReport // test-address submissions for the dashboard
+	lastTestReport atomic.Int64    // unix nanoseconds of the last one queued
+
 	logKick chan chan error
 	fbKick  chan chan error
 	keyKick chan struct{}
@@ -77,9 +80,11 @@ func (a *App) provisionAccount() error {
 			logKick:   make(chan chan error),
 			fbKick:    make(chan chan error),
 			keyKick:   make(chan struct{}, 1),
+
+			testReports: make(chan testReport, 1),
 		}
 		acc.license.Store(&licenseStatus{})
-		acc.storage.Store(&storageRef{a.ctx.Storage()})
+		acc.storage.Store(a.storage)
 		acc.loadFeedback(a.ctx)
 		return acc, nil
 	})
@@ -88,7 +93,7 @@ func (a *App) provisionAccount() error {
 	}
 	a.account = val.(*account)
 	a.accountKey = key
-	a.account.storage.Store(&storageRef{a.ctx.Storage()})
+	a.account.storage.Store(a.storage)
 	a.account.logInterval.Store(int64(a.Firewall.LogInterval))
 	return nil
 }
@@ -132,7 +137,8 @@ var feedbackDelay atomic.Int64
 func init() { feedbackDelay.Store(int64(time.Minute)) }
 
 // run is the worker: the licence check at start and daily, the firewall
-// logs every log interval, the feedback queue shortly after items arrive.
+// logs every log interval, the feedback queue shortly after items arrive,
+// and the reports of CleanTalk's test address.
 func (acc *account) run(ctx context.Context) {
 	licenseTimer := time.NewTimer(0)
 	logTimer := time.NewTimer(time.Duration(acc.logInterval.Load()))
@@ -163,6 +169,8 @@ func (acc *account) run(ctx context.Context) {
 		case reply := <-acc.fbKick:
 			reply <- acc.sendFeedback(ctx)
 			fbTimer.Reset(acc.feedbackWait())
+		case rep := <-acc.testReports:
+			acc.sendTestReport(ctx, rep)
 		}
 	}
 }

@@ -73,6 +73,7 @@ type statusReply struct {
 	APIURL        string         `json:"api_url"`
 	Firewall      firewallReply  `json:"firewall"`
 	Checks        map[string]int `json:"checks"`
+	Storage       storageReply   `json:"storage"`
 }
 
 type firewallReply struct {
@@ -137,6 +138,7 @@ func statusOf(a *App) statusReply {
 		APIURL:        a.apiURL(),
 		Firewall:      fw,
 		Checks:        counts.snapshot(),
+		Storage:       a.storageStatus(),
 	}
 	if a.account != nil {
 		reply.Key = a.account.license.Load()

@@ -94,6 +94,10 @@ type App struct {
 	feed    *feed
 	feedKey feedKey
 
+	storage        *storageRef // every use of Caddy's storage goes through it
+	secretInMemory bool        // the storage could not keep the secret
+	rcGuard        tokenGuard  // wrong remote-call tokens
+
 	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
 	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data
 	enforced    atomic.Pointer[sfw.Table] // CleanTalk data merged with the private rows
@@ -140,6 +144,7 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
+	a.rcGuard.logger = a.logger
 	a.key = caddy.NewReplacer().ReplaceKnown(a.APIKey, "")
 
 	if a.Timeout == 0 {
@@ -185,9 +190,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.events = eventsApp.(*caddyevents.App)
 
-	a.secret, err = loadSecret(ctx, ctx.Storage())
-	if err != nil {
-		return fmt.Errorf("cleantalk: %w", err)
+	a.storage = newStorageRef(ctx.Storage())
+	if err := a.provisionSecret(); err != nil {
+		return err
 	}
 
 	a.feedKey = a.firewallKey()
@@ -251,6 +256,7 @@ func (a *App) Stop() error { return nil }
 
 // Cleanup releases what the app holds.
 func (a *App) Cleanup() error {
+	a.rcGuard.close()
 	a.cleanupFirewall()
 	a.cleanupAccount()
 	if a.client != nil {

@@ -66,7 +66,7 @@ func scriptCost(t *testing.T, ctx context.Context, path, script string, n int) (
 			t.Fatal(err)
 		}
 		// Loaded, the idle callback run, and a little more.
-		err = chromedp.Do(ctx, chromedp.Navigate(siteURL+path), waitFor(`document.readyState === "complete"`), chromedp.Sleep(1200*time.Millisecond))
+		err = chromedp.Do(ctx, chromedp.Navigate(siteURL+path), waitJS(`document.readyState === "complete"`), chromedp.Sleep(1200*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -121,10 +121,10 @@ func checkWith(t *testing.T, cloud *fakecloud.Server, m string) fakecloud.Check 
 }
 
 // scriptReady waits until the module's script ran on the page.
-var scriptReady = waitFor(`!!document.querySelector("#f input[name=apbct__email_id__caddy]")`)
+var scriptReady = waitJS(`!!document.querySelector("#f input[name=apbct__email_id__caddy]")`)
 
-// waitFor waits until a JavaScript expression is true.
-func waitFor(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
+// waitJS waits until a JavaScript expression is true.
+func waitJS(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
 	poll := chromedp.Poll[bool](expr, opts...)
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := poll(ctx, t)
@@ -260,7 +260,7 @@ func openTab(t *testing.T, ctx context.Context, path string) context.Context {
 	t.Cleanup(cancel)
 	ready := scriptReady
 	if !strings.Contains(path, "?m=") { // a page without a form
-		ready = waitFor(`document.readyState === "complete"`)
+		ready = waitJS(`document.readyState === "complete"`)
 	}
 	if err := chromedp.Do(tab, chromedp.Navigate(siteURL+path), ready); err != nil {
 		t.Fatalf("opening %s: %v", path, err)
@@ -278,7 +278,7 @@ func submitAndWait(t *testing.T, tab context.Context, ajax bool) {
 		}
 		return
 	}
-	err := chromedp.Do(tab, chromedp.Click(chromedp.CSS("#send")), waitFor(`document.title.indexOf("sent ") === 0`))
+	err := chromedp.Do(tab, chromedp.Click(chromedp.CSS("#send")), waitJS(`document.title.indexOf("sent ") === 0`))
 	if err != nil {
 		t.Fatalf("AJAX submission: %v", err)
 	}

@@ -201,6 +201,7 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		on_spam  block|tag|error
 //		on_error allow|block
 //		max_body <size>
+//		max_upload <size>
 //		bot_detector [<script_url>]
 //		js_check on|off
 //		min_submit_time <duration>
@@ -257,16 +258,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			default:
 				return d.Errf("on_error must be allow or block, not '%s'", h.OnError)
 			}
-		case "max_body":
+		case "max_body", "max_upload":
 			var s string
 			if err := singleArg(d, &s); err != nil {
 				return err
 			}
 			size, err := humanize.ParseBytes(s)
 			if err != nil || size == 0 || size > 1<<40 {
-				return d.Errf("max_body: '%s' is not a size such as 1MB or 512KiB", s)
+				return d.Errf("%s: '%s' is not a size such as 1MB or 512KiB", opt, s)
 			}
-			h.MaxBody = int64(size)
+			if opt == "max_body" {
+				h.MaxBody = int64(size)
+			} else {
+				h.MaxUpload = int64(size)
+			}
 		case "bot_detector":
 			h.BotDetector = true
 			if d.NextArg() {

@@ -102,6 +102,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"bad on_spam", ":80 {\n\tcleantalk {\n\t\ton_spam drop\n\t}\n}\n", "Caddyfile:3"},
 		{"bad on_error", ":80 {\n\tcleantalk {\n\t\ton_error maybe\n\t}\n}\n", "Caddyfile:3"},
 		{"bad max_body", ":80 {\n\tcleantalk {\n\t\tmax_body lots\n\t}\n}\n", "Caddyfile:3"},
+		{"bad max_upload", ":80 {\n\tcleantalk {\n\t\tmax_upload 0\n\t}\n}\n", "Caddyfile:3"},
 		{"bad firewall switch", ":80 {\n\tcleantalk {\n\t\tfirewall yes\n\t}\n}\n", "Caddyfile:3"},
 		{"form path not a path", ":80 {\n\tcleantalk {\n\t\tform contact\n\t}\n}\n", "Caddyfile:3"},
 		{"bad form type", ":80 {\n\tcleantalk {\n\t\tform /c {\n\t\t\ttype comment\n\t\t}\n\t}\n}\n", "Caddyfile:4"},

@@ -34,9 +34,11 @@ const (
 const (
 	failTooLarge    = "body_too_large"
 	failUnsupported = "unsupported_body"
+	failEncoding    = "unsupported_encoding"
 	failBadBody     = "malformed_body"
-	failIncomplete  = "incomplete_body"
 	failReadBody    = "body_read_error"
+	failSpool       = "upload_spool_error"
+	failPartial     = "partial" // only part was read: see verdict.partial
 	failTimeout     = "timeout"
 	failCloud       = "cloud_error"
 	failLicense     = "key_inactive"
@@ -63,6 +65,7 @@ type verdict struct {
 	id      string // CleanTalk's request id, for feedback
 	source  string
 	fail    string // set when the check could not be done (source == sourceError)
+	partial string // set when the check read only part of the submission: why
 	err     error
 }
 
@@ -91,39 +94,32 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		}
 		return failVerdict(why, err)
 	}
-	captured, err := form.Capture(r, int64(h.MaxBody))
-	if captured != nil {
-		release = captured.Release
-	}
+	sub, err := form.Read(r, h.readOptions())
+	release = sub.Release
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, release, caddyhttp.Error(http.StatusRequestEntityTooLarge, err)
 		}
-		return cannotCheck(failReadBody, err), release, nil
+		return cannotCheck(unreadableKind(err), err), release, nil
 	}
-	if !captured.Complete() {
-		return cannotCheck(failTooLarge, nil), release, nil
-	}
-
-	contentType := r.Header.Get("Content-Type")
-	fields, err := form.Parse(contentType, captured.Bytes(), form.Limits{})
-	switch {
-	case errors.Is(err, form.ErrUnsupported):
-		return cannotCheck(failUnsupported, err), release, nil
-	case err != nil && len(fields) == 0:
-		return cannotCheck(failBadBody, err), release, nil
-	case err != nil && h.OnError == onErrorBlock:
-		// Part of the body (fields past the thousandth, JSON nested too
-		// deeply) could not be read, so it cannot be vouched for.
-		return cannotCheck(failIncomplete, err), release, nil
-	case err != nil:
+	fields := sub.Fields
+	if sub.Partial != nil {
+		kind := partialKind(sub.Partial)
+		if len(fields) == 0 {
+			return cannotCheck(kind, sub.Partial), release, nil
+		}
 		// Padding must not buy a way around the check: what could be read
-		// is checked.
-		h.logger.Debug("checking the readable part of a body", zap.Error(err))
+		// is checked, and the verdict says it was only a part (act lets
+		// on_error decide about the rest).
+		defer func() {
+			if v != nil && v != ipVerdict && !v.failed() {
+				v.partial = kind
+			}
+		}()
 	}
 	mapped := f.mapping.Apply(fields)
 	sig := h.browserSignals(r, ip, f, fields, mapped)
-	h.stripServiceFields(r, captured, contentType, fields)
+	h.stripServiceFields(r, sub)
 
 	if ipVerdict != nil { // allow_ip
 		return ipVerdict, release, nil
@@ -138,44 +134,41 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	if h.Honeypot == honeypotBlock && sig.honeypot.filled() {
 		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in."), release, nil
 	}
-	// CleanTalk's test address is always refused. With a key it still goes
-	// to the cloud, so the test shows in the CleanTalk dashboard too.
-	test := isTestAddress(mapped.Email)
+	// CleanTalk's test address is refused at once; the cloud hears of it
+	// in the background, so the test shows in the CleanTalk dashboard too.
+	if isTestAddress(mapped.Email) {
+		h.reportTest(r, f, ip, mapped, sig)
+		return testVerdict(), release, nil
+	}
 	if !h.app.cloudUsable() {
-		if test {
-			return testVerdict(), release, nil
-		}
 		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}, release, nil
 	}
-	v = h.askCloud(r, f, ip, mapped, sig)
-	if test && (v.failed() || v.allow) {
-		v = testVerdict()
-	}
-	return v, release, nil
+	return h.askCloud(r, f, ip, mapped, sig), release, nil
 }
 
 // stripServiceFields takes the honeypot field, and with
 // strip_service_fields our and the bot detector's fields, out of the body
-// the application gets. Anything that cannot be rewritten exactly is passed
-// on as it came.
-func (h *Handler) stripServiceFields(r *http.Request, c *form.Captured, contentType string, fields form.Fields) {
+// the application gets. Anything that cannot be rewritten exactly (an
+// encoded body, one longer than max_body) is passed on as it came.
+func (h *Handler) stripServiceFields(r *http.Request, sub *form.Submission) {
 	drop := func(name string) bool {
 		return isHoneypotField(name) || (h.StripServiceFields && form.IsServiceField(name))
 	}
-	if !slices.ContainsFunc(fields, func(f form.Field) bool { return drop(f.Name) }) {
+	if !slices.ContainsFunc(sub.Fields, func(f form.Field) bool { return drop(f.Name) }) {
 		return
 	}
-	out, changed, err := form.Strip(contentType, c.Bytes(), drop)
-	if err != nil || !changed {
-		return
-	}
-	if err := c.Replace(r, out); err != nil {
+	if _, err := sub.Strip(r, drop); err != nil {
 		h.logger.Debug("service fields left in the body", zap.Error(err))
 	}
 }
 
 // askCloud sends the submission to CleanTalk within the app's timeout.
 func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mapped, sig signals) *verdict {
+	return h.sendCheck(r.Context(), f, h.checkRequest(r, f, ip, m, sig))
+}
+
+// checkRequest is what CleanTalk is told about a submission.
+func (h *Handler) checkRequest(r *http.Request, f *Form, ip netip.Addr, m form.Mapped, sig signals) *ctapi.CheckRequest {
 	req := &ctapi.CheckRequest{
 		SenderIP:       ip.String(),
 		XForwardedFor:  r.Header.Get("X-Forwarded-For"),
@@ -198,8 +191,12 @@ func (h *Handler) askCloud(r *http.Request, f *Form, ip netip.Addr, m form.Mappe
 		AllHeaders: ctapi.RequestHeaders(r),
 	}
 	h.addSignals(req, sig)
+	return req
+}
 
-	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.app.Timeout))
+// sendCheck asks CleanTalk for a verdict within the app's timeout.
+func (h *Handler) sendCheck(ctx context.Context, f *Form, req *ctapi.CheckRequest) *verdict {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.app.Timeout))
 	defer cancel()
 	start := time.Now()
 	var (

@@ -29,6 +29,12 @@ var requestIDPattern = regexp.MustCompile(`^[a-z0-9]{8,64}$`)
 
 const maxFeedbackQueue = 10000
 
+// Why feedback was not taken; either way the caller should try again later.
+var (
+	errFeedbackFull     = errors.New("the feedback queue is full")
+	errFeedbackNotSaved = errors.New("the feedback cannot be stored")
+)
+
 // FeedbackItem is one report: the request id of a check (the
 // X-Cleantalk-Id header or {http.cleantalk.id}) and whether it was spam.
 type FeedbackItem struct {
@@ -75,6 +81,9 @@ func (h *Handler) serveFeedback(w http.ResponseWriter, r *http.Request) error {
 		return caddyhttp.Error(http.StatusUnauthorized, errors.New("feedback: wrong or missing token"))
 	}
 	status, reply := h.app.acceptFeedback(r)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "60")
+	}
 	return writeJSONStatus(w, status, reply)
 }
 
@@ -92,11 +101,13 @@ func (a *App) acceptFeedback(r *http.Request) (int, map[string]any) {
 		return http.StatusBadRequest, map[string]any{"error": err.Error()}
 	}
 	if err := a.account.queueFeedback(r.Context(), items); err != nil {
-		if strings.Contains(err.Error(), "queue is full") {
-			return http.StatusServiceUnavailable, map[string]any{"error": err.Error()}
+		// Nothing was queued: an item only in memory would be lost at the
+		// next restart, so the caller keeps it and tries again.
+		if errors.Is(err, errFeedbackNotSaved) {
+			a.logger.Warn("feedback refused: it cannot be stored", zap.Error(err))
+			return http.StatusServiceUnavailable, map[string]any{"error": "the feedback cannot be stored now; try again later"}
 		}
-		// Queued in memory; only the copy in storage failed.
-		a.logger.Warn("storing the feedback queue", zap.Error(err))
+		return http.StatusServiceUnavailable, map[string]any{"error": err.Error()}
 	}
 	return http.StatusAccepted, map[string]any{"queued": len(items), "waiting": a.account.pendingFeedback()}
 }
@@ -108,27 +119,33 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// queueFeedback adds items to the queue and stores it. The first item of an
-// empty queue sets when the batch goes out; later ones join it without
-// putting it off.
+// queueFeedback adds items to the queue and stores it; items that cannot be
+// stored are not queued. The first item of an empty queue sets when the
+// batch goes out; later ones join it without putting it off.
 func (acc *account) queueFeedback(ctx context.Context, items []ctapi.Feedback) error {
 	acc.fbMu.Lock()
 	if len(acc.fbQueue)+len(items) > maxFeedbackQueue {
 		acc.fbMu.Unlock()
-		return fmt.Errorf("the feedback queue is full (%d items waiting)", maxFeedbackQueue)
+		return fmt.Errorf("%w (%d items waiting)", errFeedbackFull, maxFeedbackQueue)
 	}
+	due := acc.fbDue
 	if len(acc.fbQueue) == 0 || acc.fbDue.IsZero() {
 		acc.fbDue = now().Add(time.Duration(feedbackDelay.Load()))
 	}
 	acc.fbQueue = append(acc.fbQueue, items...)
-	err := acc.storeFeedbackLocked(ctx)
+	if err := acc.storeFeedbackLocked(ctx); err != nil {
+		acc.fbQueue = acc.fbQueue[:len(acc.fbQueue)-len(items)]
+		acc.fbDue = due
+		acc.fbMu.Unlock()
+		return fmt.Errorf("%w: %v", errFeedbackNotSaved, err)
+	}
 	acc.fbMu.Unlock()
 	acc.start()
 	select {
 	case acc.fbWake <- struct{}{}:
 	default:
 	}
-	return err
+	return nil
 }
 
 // feedbackWait is how long until the queue is due.

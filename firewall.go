@@ -56,12 +56,10 @@ type feed struct {
 
 	updateMu sync.Mutex      // one change of the data or its status at a time
 	seen     time.Time       // modification time of the snapshot last stored or loaded
+	version  string          // version of the snapshot last stored or loaded
 	kick     chan chan error // update requests from the admin API and remote calls
 	worker                   // the refresher
 }
-
-// storageRef wraps a storage so that it can sit in an atomic.Pointer.
-type storageRef struct{ certmagic.Storage }
 
 // feedStatus is what operators see of a feed.
 type feedStatus struct {
@@ -127,7 +125,7 @@ func (a *App) provisionFirewall() error {
 		return err
 	}
 	a.feed = val.(*feed)
-	a.feed.storage.Store(&storageRef{a.ctx.Storage()})
+	a.feed.storage.Store(a.storage)
 	a.feed.account.Store(a.account)
 	a.feed.subscribe(a)
 	return nil
@@ -178,7 +176,7 @@ func newFeed(ctx caddy.Context, key feedKey, a *App) (*feed, error) {
 		listeners: make(map[*App]struct{}),
 		kick:      make(chan chan error),
 	}
-	f.storage.Store(&storageRef{ctx.Storage()})
+	f.storage.Store(a.storage)
 	f.status.Store(&feedStatus{})
 	if !key.download {
 		return f, nil
@@ -220,7 +218,7 @@ func (f *feed) publish(stale bool) {
 	}
 }
 
-func (f *feed) store() certmagic.Storage { return f.storage.Load().Storage }
+func (f *feed) store() certmagic.Storage { return f.storage.Load() }
 
 func (f *feed) usable() bool {
 	acc := f.account.Load()
@@ -289,7 +287,7 @@ func (f *feed) requestUpdate(ctx context.Context) error {
 func (f *feed) nextWake() time.Duration {
 	st := f.status.Load()
 	wake := st.NextDue
-	if poll := now().Add(f.interval / 8); wake.After(poll) {
+	if poll := now().Add(time.Duration(storagePollEvery.Load())); wake.After(poll) {
 		wake = poll
 	}
 	if !st.FetchedAt.IsZero() && !st.Stale {
@@ -331,18 +329,7 @@ func (f *feed) markStale() {
 func (f *feed) pollStorage(ctx context.Context) {
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	info, err := f.store().Stat(ctx, f.snapshotKey())
-	if err != nil || !info.Modified.After(f.seen) {
-		return
-	}
-	hdr, body, err := f.readSnapshot(ctx)
-	if err != nil || !hdr.ChangedAt.After(f.status.Load().ChangedAt) {
-		f.seen = info.Modified
-		return
-	}
-	if err := f.installSnapshot(ctx, hdr, body); err != nil {
-		f.logger.Warn("loading the firewall snapshot another instance stored", zap.Error(err))
-	}
+	f.pollStorageLocked(ctx)
 }
 
 // markSeen remembers the snapshot's modification time after this instance

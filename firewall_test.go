@@ -530,24 +530,7 @@ func TestFirewallTwoInstancesDownloadOnce(t *testing.T) {
 	storage := scratchDir(t, "shared-storage")
 	instances := []struct{ admin, http int }{{2997, 9071}, {2996, 9072}}
 	for _, in := range instances {
-		startCaddy(t, fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	storage file_system %s
-	servers {
-		trusted_proxies static 127.0.0.1/32
-	}
-	cleantalk {
-		api_key %s
-		moderate_url %s
-		api_url %s
-	}
-}
-http://localhost:%d {
-	cleantalk
-	reverse_proxy %s
-}
-`, in.admin, in.http, storage, testKey, cloud.URL(), cloud.URL(), in.http, strings.TrimPrefix(echo.URL, "http://")))
+		startCaddy(t, instanceCaddyfile(in.admin, in.http, storage, cloud.URL(), echo.URL, ""))
 	}
 
 	from := map[string]int{}

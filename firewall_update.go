@@ -16,6 +16,12 @@ import (
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
+// Why the data could not be changed.
+var (
+	errKeyRefused = errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed")
+	errNoSFWData  = errors.New("no firewall data yet")
+)
+
 // update brings the data up to date. Under the storage lock it first looks
 // for a fresh snapshot another instance stored; only if there is none (or
 // force is set) does it download. On any failure the data in use stays.
@@ -23,13 +29,9 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
 	if !f.usable() {
-		return f.failed(errors.New("CleanTalk refused the access key; nothing is downloaded until it is fixed"))
+		return f.failed(errKeyRefused)
 	}
-	unlock, err := f.lockStorage(ctx)
-	if err != nil {
-		return f.failed(err)
-	}
-	defer unlock()
+	defer f.lockStorage(ctx)()
 
 	if !force {
 		hdr, body, err := f.readSnapshot(ctx)
@@ -61,13 +63,17 @@ func (f *feed) update(ctx context.Context, force bool) error {
 }
 
 // lockStorage takes the storage lock that makes instances sharing a
-// storage take turns: one downloads, the others find its snapshot.
-func (f *feed) lockStorage(ctx context.Context) (unlock func(), err error) {
+// storage take turns: one downloads, the others find its snapshot. A
+// storage that cannot be locked does not stop the firewall: the work goes
+// on without the lock (instances sharing the storage may then download
+// too), and the status shows the storage's failure.
+func (f *feed) lockStorage(ctx context.Context) (unlock func()) {
 	storage, name := f.store(), f.snapshotKey()+".lock"
 	if err := storage.Lock(ctx, name); err != nil {
-		return nil, fmt.Errorf("locking storage: %w", err)
+		f.logger.Warn("cannot lock the storage; going on without the lock", zap.Error(err))
+		return func() {}
 	}
-	return func() { _ = storage.Unlock(context.WithoutCancel(ctx), name) }, nil
+	return func() { _ = storage.Unlock(context.WithoutCancel(ctx), name) }
 }
 
 func (f *feed) failed(err error) error {
@@ -112,21 +118,20 @@ func setEntryGauges(st sfw.Stats) {
 // applyRecords adds (or deletes) records of the personal lists at once, as
 // CleanTalk's private_record_add and private_record_delete remote calls
 // ask, and stores the result so that instances sharing the storage pick it
-// up. The next download brings the same records from the cloud.
+// up. It starts from the newest snapshot in storage, so that a change made
+// through another instance moments ago is not undone. The next download
+// brings the same records from the cloud.
 func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error {
 	if !f.key.download {
 		return errNoDownload
 	}
 	f.updateMu.Lock()
 	defer f.updateMu.Unlock()
-	unlock, err := f.lockStorage(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	defer f.lockStorage(ctx)()
+	f.pollStorageLocked(ctx)
 	cur := f.cloud.Load()
 	if cur == nil {
-		return errors.New("no firewall data yet")
+		return errNoSFWData
 	}
 	change := make(map[netip.Prefix]sfw.Row, len(rows))
 	for _, r := range rows {

@@ -2,6 +2,7 @@ package cleantalk
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,6 +160,8 @@ type setup struct {
 	storage  string     // storage directory shared with another env
 	extraTop string     // more global options
 	prepare  func(*env) // runs before the config loads
+
+	storageModule string // the storage module, given the storage directory; default file_system
 }
 
 func newEnv(t *testing.T, s setup) *env {
@@ -190,7 +193,7 @@ func (e *env) config(s setup) string {
 	http_port 9080
 	https_port 9443
 	grace_period 1ns
-	storage file_system %s
+	storage %s %s
 	log {
 		output file %s
 		level DEBUG
@@ -211,7 +214,7 @@ func (e *env) config(s setup) string {
 http://localhost:9080 {
 	%s
 }
-`, e.storage, e.logFile, s.servers, s.extraTop, key, e.cloud.URL(), e.cloud.URL(), timeoutMS, s.global, site)
+`, cmp.Or(s.storageModule, "file_system"), e.storage, e.logFile, s.servers, s.extraTop, key, e.cloud.URL(), e.cloud.URL(), timeoutMS, s.global, site)
 }
 
 // load (re)loads the config of a setup into the running Caddy.

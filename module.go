@@ -37,15 +37,24 @@ type Handler struct {
 	// Default: block.
 	OnSpam string `json:"on_spam,omitempty"`
 
-	// What to do when a submission cannot be checked (cloud unreachable,
-	// timeout, body over max_body, unreadable body): "allow" lets it
-	// through, "block" treats it as spam. Default: allow.
+	// What to do when a submission cannot be checked, or only in part
+	// (cloud unreachable, timeout, an encoding that cannot be decoded, a
+	// body over max_body, more than 1000 fields, JSON nested too deeply):
+	// "allow" lets it through, "block" treats it as spam. Spam found in
+	// the part that could be read is refused either way. Default: allow.
 	OnError string `json:"on_error,omitempty"`
 
-	// The most bytes of a request body read for a check. Larger bodies
-	// are passed on untouched without a check, as on_error says.
+	// The most bytes of form data read for a check, as sent and once
+	// decoded from a Content-Encoding. Of a longer body the fields wholly
+	// inside the first max_body bytes are checked, and the check is
+	// partial. File parts of multipart bodies do not count (max_upload).
 	// Default: 1 MiB.
 	MaxBody int64 `json:"max_body,omitempty"`
+
+	// The most bytes of file parts of a multipart body spooled to a
+	// temporary file so that its text fields are checked; past it the
+	// check is partial. Default: 64 MiB.
+	MaxUpload int64 `json:"max_upload,omitempty"`
 
 	// Add CleanTalk's bot-detector script to HTML pages and forward its
 	// event token with each check.
@@ -95,6 +104,8 @@ type Handler struct {
 	logger         *zap.Logger
 	feedbackToken  string
 	scriptSettings string // the page script's fixed settings
+
+	aliases aliasGate // whether the server lets X-Cleantalk_Allow and the like in
 }
 
 // FeedbackRoute is where an application reports verdicts: a POST of
@@ -146,6 +157,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxBody == 0 {
 		h.MaxBody = defaultMaxBody
 	}
+	if h.MaxUpload == 0 {
+		h.MaxUpload = defaultMaxUpload
+	}
 	for i, f := range h.Forms {
 		if err := f.provision(ctx); err != nil {
 			return fmt.Errorf("form %d: %w", i, err)
@@ -178,6 +192,9 @@ func (h *Handler) Validate() error {
 	}
 	if h.MaxBody < 0 {
 		return errors.New("cleantalk: max_body must be positive")
+	}
+	if h.MaxUpload < 0 {
+		return errors.New("cleantalk: max_upload must be positive")
 	}
 	if h.MinSubmitTime < 0 {
 		return errors.New("cleantalk: min_submit_time must be positive")
@@ -218,6 +235,7 @@ func (h *Handler) Validate() error {
 // passes the request on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripClientTags(r.Header)
+	h.aliases.strip(r)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Map(emptyPlaceholders)
 

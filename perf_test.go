@@ -28,6 +28,41 @@ import (
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
+// benchCaddy runs Caddy for a benchmark with an instant cloud, the firewall
+// off and the site block site, where {{upstream}} is the address of an
+// upstream that reads and drops each body.
+func benchCaddy(b *testing.B, site string) {
+	cloud := instantCloud(b)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(upstream.Close)
+	storage, err := os.MkdirTemp(scratchRoot, "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	site = strings.ReplaceAll(site, "{{upstream}}", strings.TrimPrefix(upstream.URL, "http://"))
+	tester := caddytest.NewTester(b)
+	tester.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	storage file_system %s
+	log {
+		level ERROR
+	}
+	cleantalk {
+		api_key %s
+		moderate_url %s
+		api_url %s
+		firewall off
+	}
+}
+http://localhost:9080 {
+%s
+}
+`, storage, testKey, cloud.URL, cloud.URL, site), "caddyfile")
+}
+
 // instantCloud answers every check at once with a fixed verdict, so that a
 // benchmark measures the module and not the fake cloud's strict decoding.
 func instantCloud(tb testing.TB) *httptest.Server {
@@ -47,30 +82,7 @@ func instantCloud(tb testing.TB) *httptest.Server {
 //
 //	go test -run '^$' -bench FormCheck -benchmem -count 10 . | benchstat -
 func BenchmarkFormCheck(b *testing.B) {
-	cloud := instantCloud(b)
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
-	b.Cleanup(echo.Close)
-	storage, err := os.MkdirTemp(scratchRoot, "bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	storage file_system %s
-	log {
-		level ERROR
-	}
-	cleantalk {
-		api_key %s
-		moderate_url %s
-		api_url %s
-		firewall off
-	}
-}
-http://localhost:9080 {
+	benchCaddy(b, `
 	route /with {
 		cleantalk {
 			form /with {
@@ -79,13 +91,10 @@ http://localhost:9080 {
 				message message
 			}
 		}
-		reverse_proxy %s
+		reverse_proxy {{upstream}}
 	}
-	reverse_proxy /without %s
-}
-`, storage, testKey, cloud.URL, cloud.URL, strings.TrimPrefix(echo.URL, "http://"), strings.TrimPrefix(echo.URL, "http://"))
-	tester := caddytest.NewTester(b)
-	tester.InitServer(cfg, "caddyfile")
+	reverse_proxy /without {{upstream}}
+`)
 
 	msg := strings.Repeat("Hello, this is a perfectly normal message. ", 240)[:10*1024-60]
 	body := []byte("name=Jane+Doe&email=jane%40example.org&message=" + strings.ReplaceAll(msg, " ", "+"))
@@ -127,10 +136,12 @@ func BenchmarkFirewallHotPath(b *testing.B) {
 	} {
 		base.Header.Set(name, value)
 	}
-	request := func() *http.Request {
+	defaultServer := new(caddyhttp.Server)
+	request := func(srv *caddyhttp.Server) *http.Request {
 		repl := caddy.NewReplacer()
 		repl.Map(func(string) (any, bool) { return nil, false }) // as caddyhttp adds its own
 		ctx := context.WithValue(base.Context(), caddy.ReplacerCtxKey, repl)
+		ctx = context.WithValue(ctx, caddyhttp.ServerCtxKey, srv)
 		ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "192.0.2.1"})
 		return base.WithContext(ctx)
 	}
@@ -138,13 +149,23 @@ func BenchmarkFirewallHotPath(b *testing.B) {
 	b.Run("next-only", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = next.ServeHTTP(w, request())
+			_ = next.ServeHTTP(w, request(defaultServer))
 		}
 	})
 	b.Run("with-firewall", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = h.ServeHTTP(w, request(), next)
+			_ = h.ServeHTTP(w, request(defaultServer), next)
+		}
+	})
+	// A server whose expected_underscore_headers lets some names with "_"
+	// in: the handler (one of its own) then looks at every header name.
+	allowing := &caddyhttp.Server{ExpectedUnderscoreHeaders: []string{"X-App_*"}}
+	h2 := &Handler{app: app, logger: zap.NewNop()}
+	b.Run("with-firewall-underscore-allowed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h2.ServeHTTP(w, request(allowing), next)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,9 +37,26 @@ const (
 )
 
 // remoteCall is the outcome of one call: OK, or FAIL with an error code.
+// The caller gets the code alone; what went wrong inside is logged.
 type remoteCall struct {
 	fail string
+	err  error
 }
+
+// Error codes of FAIL answers: those of CleanTalk's plugins, and one per
+// way an action can fail.
+const (
+	rcWrongToken      = "WRONG_TOKEN"
+	rcUnknownAction   = "UNKNOWN_ACTION"
+	rcTooManyAttempts = "TOO_MANY_ATTEMPTS"   // the action's cooldown
+	rcRateLimited     = "RATE_LIMIT_EXCEEDED" // too many wrong tokens from the address
+	rcSFWDisabled     = "SFW_IS_DISABLED"     // firewall off: nothing to update
+	rcKeyNotValid     = "KEY_IS_NOT_VALID"    // CleanTalk refused the key
+	rcUpdateFailed    = "SFW_UPDATE_FAILED"   // the download failed
+	rcLogsFailed      = "SFW_LOGS_FAILED"     // the upload failed
+	rcBadMetadata     = "BAD_METADATA"        // private_record_* metadata unreadable
+	rcNoSFWData       = "SFW_NOT_LOADED"      // no data yet to change records in
+)
 
 // serveRemoteCall answers a remote call. Requests to the path that carry no
 // spbc_remote_call_action, or that are meant for another CleanTalk product,
@@ -52,16 +70,24 @@ func (h *Handler) serveRemoteCall(w http.ResponseWriter, r *http.Request) (bool,
 	if action == "" || !ourPlugin(params.Get("plugin_name")) {
 		return false, release, nil
 	}
-	res := h.app.remoteCall(r.Context(), action, params)
+	ip := clientIP(r)
+	res := h.app.remoteCall(r.Context(), action, params, ip)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if res.fail != "" {
-		h.logger.Warn("remote call refused", zap.String("action", action), zap.String("error", res.fail), zap.String("client_ip", clientIP(r).String()))
+		switch res.fail {
+		case rcWrongToken: // summed up by the token guard
+		case rcRateLimited:
+			w.Header().Set("Retry-After", strconv.Itoa(h.app.rcGuard.retryAfter()))
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			h.logger.Warn("remote call refused", zap.String("action", action), zap.String("code", res.fail), zap.Error(res.err), zap.String("client_ip", ip.String()))
+		}
 		b, _ := json.Marshal(map[string]string{"error": res.fail})
 		_, err = w.Write(append([]byte("FAIL "), b...))
 		return true, release, err
 	}
-	h.logger.Info("remote call done", zap.String("action", action), zap.String("client_ip", clientIP(r).String()))
+	h.logger.Info("remote call done", zap.String("action", action), zap.String("client_ip", ip.String()))
 	_, err = w.Write([]byte("OK"))
 	return true, release, err
 }
@@ -102,29 +128,35 @@ func ourPlugin(name string) bool {
 	return false
 }
 
-// remoteCall checks and runs one call.
-func (a *App) remoteCall(ctx context.Context, action string, params url.Values) remoteCall {
+// remoteCall checks and runs one call from the client address ip.
+func (a *App) remoteCall(ctx context.Context, action string, params url.Values, ip netip.Addr) remoteCall {
+	if a.rcGuard.throttled(ip) {
+		return remoteCall{fail: rcRateLimited}
+	}
 	if a.key == "" || !a.validRemoteToken(params.Get("spbc_remote_call_token")) {
-		return remoteCall{fail: "WRONG_TOKEN"}
+		a.rcGuard.wrongToken(ip)
+		return remoteCall{fail: rcWrongToken}
 	}
 	switch action {
 	case "sfw_update", "sfw_send_logs", "private_record_add", "private_record_delete", "license_update":
 	default:
-		return remoteCall{fail: "UNKNOWN_ACTION"}
+		return remoteCall{fail: rcUnknownAction}
 	}
 	if params.Get("test") != "" {
 		return remoteCall{}
 	}
 	if a.account == nil || !a.account.takeRemoteSlot(action) {
-		return remoteCall{fail: "TOO_MANY_ATTEMPTS"}
+		return remoteCall{fail: rcTooManyAttempts}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	var err error
+	fail := rcUpdateFailed
 	switch action {
 	case "sfw_update":
 		err = a.feed.requestUpdate(ctx)
 	case "sfw_send_logs":
+		fail = rcLogsFailed
 		err = a.account.requestUpload(ctx)
 		if errors.Is(err, errLogGap) {
 			err = nil // sent moments ago: nothing is waiting
@@ -133,14 +165,23 @@ func (a *App) remoteCall(ctx context.Context, action string, params url.Values) 
 		a.account.recheckLicense()
 	case "private_record_add", "private_record_delete":
 		var rows []sfw.Row
-		if rows, err = parseRecords(params.Get("metadata"), action == "private_record_add"); err == nil {
+		if rows, err = parseRecords(params.Get("metadata"), action == "private_record_add"); err != nil {
+			fail = rcBadMetadata
+		} else {
 			err = a.feed.applyRecords(ctx, rows, action == "private_record_add")
 		}
 	}
-	if err != nil {
-		return remoteCall{fail: err.Error()}
+	switch {
+	case err == nil:
+		return remoteCall{}
+	case errors.Is(err, errNoDownload):
+		fail = rcSFWDisabled
+	case errors.Is(err, errKeyRefused):
+		fail = rcKeyNotValid
+	case errors.Is(err, errNoSFWData):
+		fail = rcNoSFWData
 	}
-	return remoteCall{}
+	return remoteCall{fail: fail, err: err}
 }
 
 // validRemoteToken compares the token with the MD5 and the SHA-256 of the

@@ -13,10 +13,12 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
+	"go.uber.org/zap"
 )
 
 // secretKey is where the signing secret lives in Caddy's storage, so that
@@ -32,6 +34,38 @@ const (
 type secret struct {
 	root []byte
 }
+
+// errCorruptSecret: the stored secret is not one this module wrote.
+var errCorruptSecret = errors.New(secretKey + " in storage is corrupt; delete it to have a new one made")
+
+// provisionSecret loads the signing secret. A storage that cannot give one
+// does not stop Caddy: the process's own secret is used, with a warning,
+// and the status says so.
+func (a *App) provisionSecret() error {
+	s, err := loadSecret(a.ctx, a.storage)
+	switch {
+	case err == nil:
+		a.secret = s
+	case errors.Is(err, errCorruptSecret):
+		return fmt.Errorf("cleantalk: %w", err)
+	default:
+		a.secret, a.secretInMemory = processSecret(), true
+		a.logger.Warn("the signing secret cannot be kept in storage; one kept in memory signs the cookies, "+
+			"so pass cookies and page stamps stop verifying at the next restart and on other instances sharing the storage",
+			zap.Error(err))
+	}
+	return nil
+}
+
+// processSecret is this process's own secret: the one used while the
+// storage cannot keep one, the same across config reloads, and the one
+// stored when there is none yet, so that cookies signed while the storage
+// was failing stay good once it works.
+var processSecret = sync.OnceValue(func() *secret {
+	root := make([]byte, 32)
+	_, _ = rand.Read(root)
+	return &secret{root: root}
+})
 
 // loadSecret reads the signing secret from storage, creating it once under
 // the storage lock so that instances of a cluster agree on one.
@@ -50,12 +84,11 @@ func loadSecret(ctx caddy.Context, storage certmagic.Storage) (*secret, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	root := make([]byte, 32)
-	_, _ = rand.Read(root)
-	if err := storage.Store(ctx, secretKey, []byte(hex.EncodeToString(root)+"\n")); err != nil {
+	s := processSecret()
+	if err := storage.Store(ctx, secretKey, []byte(hex.EncodeToString(s.root)+"\n")); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", secretKey, err)
 	}
-	return &secret{root: root}, nil
+	return s, nil
 }
 
 func readSecret(ctx context.Context, storage certmagic.Storage) (*secret, error) {
@@ -65,7 +98,7 @@ func readSecret(ctx context.Context, storage certmagic.Storage) (*secret, error)
 	}
 	root, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(root) < 32 {
-		return nil, fmt.Errorf("%s in storage is corrupt; delete it to have a new one made", secretKey)
+		return nil, errCorruptSecret
 	}
 	return &secret{root: root}, nil
 }

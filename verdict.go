@@ -39,6 +39,9 @@ const (
 // act carries out the verdict on a checked submission. It reports done when
 // it has written the response itself.
 func (h *Handler) act(w http.ResponseWriter, r *http.Request, f *Form, v *verdict, ip netip.Addr, repl *caddy.Replacer) (bool, error) {
+	if h.OnError == onErrorBlock {
+		v = v.partialAsFailure()
+	}
 	spam := !v.allow
 	if v.failed() {
 		spam = h.OnError == onErrorBlock
@@ -77,7 +80,7 @@ func setPlaceholders(repl *caddy.Replacer, v *verdict) {
 	repl.Set(phCodes, strings.Join(v.codes, " "))
 	repl.Set(phComment, cleanComment(v.comment))
 	repl.Set(phID, v.id)
-	repl.Set(phError, v.fail)
+	repl.Set(phError, v.errorTag())
 }
 
 // tagRequest adds the verdict headers for the application.
@@ -86,8 +89,8 @@ func tagRequest(h http.Header, v *verdict) {
 	h.Set(headerCodes, strings.Join(v.codes, " "))
 	h.Set(headerComment, headerSafe(cleanComment(v.comment)))
 	h.Set(headerID, v.id)
-	if v.fail != "" {
-		h.Set(headerError, v.fail)
+	if tag := v.errorTag(); tag != "" {
+		h.Set(headerError, tag)
 	}
 }
 
@@ -107,6 +110,9 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 			fields = append(fields, zap.Error(v.err))
 		}
 	}
+	if v.partial != "" {
+		fields = append(fields, zap.String("partial", v.partial))
+	}
 	switch {
 	case spam && h.DryRun:
 		h.logger.Info("dry run: submission would be refused", fields...)
@@ -114,6 +120,8 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 		h.logger.Info("submission refused", append(fields, zap.String("action", h.OnSpam))...)
 	case v.failed():
 		h.logger.Warn("submission not checked, passed on", fields...)
+	case v.partial != "":
+		h.logger.Warn("submission checked in part, passed on", fields...)
 	default:
 		h.logger.Debug("submission allowed", fields...)
 	}

@@ -49,7 +49,7 @@ func TestFeedAndAccountDestructLeakNothing(t *testing.T) {
 		listeners: make(map[*App]struct{}),
 		kick:      make(chan chan error),
 	}
-	f.storage.Store(&storageRef{storage})
+	f.storage.Store(newStorageRef(storage))
 	f.status.Store(&feedStatus{})
 	f.start()
 	// An update against a dead cloud fails, and the refresher keeps going.
@@ -69,7 +69,7 @@ func TestFeedAndAccountDestructLeakNothing(t *testing.T) {
 		logKick: make(chan chan error), fbKick: make(chan chan error), keyKick: make(chan struct{}, 1),
 	}
 	acc.license.Store(&licenseStatus{})
-	acc.storage.Store(&storageRef{storage})
+	acc.storage.Store(newStorageRef(storage))
 	acc.logInterval.Store(int64(time.Hour))
 	if err := acc.queueFeedback(ctx, []ctapi.Feedback{{RequestID: "0123456789abcdef", Spam: true}}); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,10 @@ type usedAddrs struct {
 	mu      sync.Mutex
 	addrs   []netip.Addr
 	dialing []netip.Addr // dials started since the last settle
+	// The server of the running attempt: the last connection the transport
+	// got (it may retry a request whose reused connection died before
+	// anything was written).
+	served netip.Addr
 }
 
 func (u *usedAddrs) add(a netip.Addr) {
@@ -56,25 +60,35 @@ func (u *usedAddrs) dial(a netip.Addr) {
 	u.dialing = append(u.dialing, a)
 }
 
-// settle ends an attempt: served is the address of the connection it got,
-// invalid when it got none.
-func (u *usedAddrs) settle(served netip.Addr) {
+// serve notes that the running attempt got a connection to a.
+func (u *usedAddrs) serve(a netip.Addr) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if served.IsValid() {
-		u.addLocked(served)
+	u.served = a.Unmap()
+}
+
+// settle ends an attempt: the address of the connection it got counts as
+// used, or, when it got none, every address it was dialing.
+func (u *usedAddrs) settle() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.served.IsValid() {
+		u.addLocked(u.served)
 	} else {
 		for _, a := range u.dialing {
 			u.addLocked(a)
 		}
 	}
-	u.dialing = nil
+	u.dialing, u.served = nil, netip.Addr{}
 }
 
+// has reports whether a was used by a settled attempt, or is being used by
+// the running one.
 func (u *usedAddrs) has(a netip.Addr) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return slices.Contains(u.addrs, a.Unmap())
+	a = a.Unmap()
+	return slices.Contains(u.addrs, a) || a == u.served || (!u.served.IsValid() && slices.Contains(u.dialing, a))
 }
 
 func withPin(ctx context.Context, a netip.Addr) context.Context {

@@ -94,14 +94,21 @@ func TestUsedAddrsSettle(t *testing.T) {
 	u := &usedAddrs{}
 	// Served by b while a dial to a was still running: only b is held against.
 	u.dial(a)
-	u.settle(b)
+	if !u.has(a) || u.has(b) {
+		t.Fatal("while dialing a, the running attempt uses a and not b")
+	}
+	u.serve(b)
+	if !u.has(b) || u.has(a) {
+		t.Fatal("once served by b, the running attempt uses b alone")
+	}
+	u.settle()
 	if !u.has(b) || u.has(a) {
 		t.Fatalf("after a served attempt: %v", u.addrs)
 	}
 	// An attempt that never got a connection holds every dialed address.
 	u.dial(a)
 	u.dial(x)
-	u.settle(netip.Addr{})
+	u.settle()
 	if !u.has(a) || !u.has(netip.MustParseAddr("192.0.2.3")) {
 		t.Fatalf("after an attempt without connection: %v", u.addrs)
 	}

@@ -14,7 +14,9 @@
 // bounded by Options.Timeout; when its first attempt fails after reaching a
 // server (5xx, malformed JSON, a dropped or stalled connection), it is retried
 // once on another address of the same host name, keeping the Host header and
-// TLS server name, if enough of the time budget is left.
+// TLS server name, if enough of the time budget is left. A stalled first
+// attempt is cut off after 60% of the budget only when such an address
+// exists; a host with a single address gets the whole budget.
 //
 // The access key is sent only in request bodies and never appears in an error.
 package ctapi

@@ -303,3 +303,78 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Fatalf("good server answered %d of %d", n, workers*calls)
 	}
 }
+
+// TestSlowAnswerWithoutAnotherAddress: with no other address to retry on,
+// the first attempt has the whole budget, so an answer after 65% of it is
+// used, whether the host is an IP literal, a name with one address, or a
+// name whose other address already refused the connection.
+func TestSlowAnswerWithoutAnotherAddress(t *testing.T) {
+	const budget = 2 * time.Second
+	fc := fakecloud.New(t)
+	port := strconv.Itoa(int(fc.Addr().Port()))
+	one := &mapResolver{addrs: map[string][]netip.Addr{fakeHost: {netip.MustParseAddr("127.0.0.1")}}}
+	refusedFirst := &mapResolver{addrs: map[string][]netip.Addr{fakeHost: {
+		netip.MustParseAddr("127.0.0.3"), // nothing listens there
+		netip.MustParseAddr("127.0.0.1"),
+	}}}
+	for name, o := range map[string]func(*ctapi.Options){
+		"IP literal": func(o *ctapi.Options) { o.Timeout = budget },
+		"one address": func(o *ctapi.Options) {
+			o.ModerateURL, o.Resolver, o.Timeout = "http://"+net.JoinHostPort(fakeHost, port), one, budget
+		},
+		"other address refused": func(o *ctapi.Options) {
+			o.ModerateURL, o.Resolver, o.Timeout = "http://"+net.JoinHostPort(fakeHost, port), refusedFirst, budget
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := newClient(t, fc, o)
+			fc.SetFault(fakecloud.Delay(budget * 65 / 100).Times(1))
+			start := time.Now()
+			resp, err := c.CheckMessage(context.Background(), &ctapi.CheckRequest{SenderIP: "192.0.2.1"})
+			if err != nil || !resp.Allow {
+				t.Fatalf("after %v: %v; want the slow answer", time.Since(start), err)
+			}
+		})
+	}
+}
+
+// TestStalledServerStillLeavesTimeForAnother: with another address, the
+// first attempt is cut off after 60% of the budget, and the retry answers
+// within the budget.
+func TestStalledServerStillLeavesTimeForAnother(t *testing.T) {
+	const budget = 2 * time.Second
+	b := newBadServer(t, badHandlers["stalled"])
+	c := b.client(t, budget, nil)
+	start := time.Now()
+	resp, err := c.CheckMessage(context.Background(), &ctapi.CheckRequest{SenderIP: "192.0.2.1"})
+	elapsed := time.Since(start)
+	if err != nil || !resp.Allow {
+		t.Fatalf("CheckMessage: %v", err)
+	}
+	if elapsed < budget*6/10 || elapsed > budget {
+		t.Fatalf("answered after %v; want the retry after 60%% of %v", elapsed, budget)
+	}
+}
+
+// TestAnswerDoesNotWaitForTheAddressLookup: an answer that arrives while
+// the call is still looking for another address is returned at once.
+func TestAnswerDoesNotWaitForTheAddressLookup(t *testing.T) {
+	const budget = 2 * time.Second
+	fc := fakecloud.New(t)
+	port := strconv.Itoa(int(fc.Addr().Port()))
+	res := &mapResolver{slowNth: 2, slowFor: time.Minute, addrs: map[string][]netip.Addr{fakeHost: {
+		netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.3"),
+	}}}
+	c := newClient(t, fc, func(o *ctapi.Options) {
+		o.ModerateURL, o.Resolver, o.Timeout = "http://"+net.JoinHostPort(fakeHost, port), res, budget
+	})
+	fc.SetFault(fakecloud.Delay(budget * 7 / 10).Times(1))
+	start := time.Now()
+	resp, err := c.CheckMessage(context.Background(), &ctapi.CheckRequest{SenderIP: "192.0.2.1"})
+	if err != nil || !resp.Allow {
+		t.Fatalf("CheckMessage: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > budget*95/100 {
+		t.Fatalf("the answer after %v of %v waited for the address lookup", elapsed, budget)
+	}
+}

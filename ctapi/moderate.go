@@ -10,13 +10,15 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"net/url"
-	"sync"
 	"time"
 )
 
-// Shares of one check call's time budget: the first attempt may use 60% of
-// it, so a server that hangs leaves 40% for the retry; a retry starts only
-// when at least 30% (about a third) is left.
+// Shares of one check call's time budget. When the check host has another
+// address to retry on, the first attempt is cut off after 60% of the budget,
+// so a server that hangs leaves 40% for the retry; a retry starts only when
+// at least 30% (about a third) is left. With no other address, the first
+// attempt has the whole budget: cutting it short would only throw away a
+// slow answer.
 const (
 	firstAttemptShare = 0.6
 	minRetryShare     = 0.3
@@ -43,15 +45,18 @@ func (c *Client) callModerate(ctx context.Context, method, path string, body []b
 	target := endpoint(c.moderateURL, path)
 	used := &usedAddrs{}
 
-	firstCtx, cancelFirst := context.WithTimeout(ctx, time.Duration(float64(total)*firstAttemptShare))
+	firstCtx, endFirst := c.firstAttempt(ctx, target, used, total)
 	resp, retry, err := c.attempt(firstCtx, c.hc, method, target, body, used)
-	cancelFirst()
+	cut := endFirst()
 	if err == nil {
 		return resp, nil
 	}
 	var ce *CloudError
 	if errors.As(err, &ce) {
 		return resp, err
+	}
+	if cut {
+		err = fmt.Errorf("no answer within %v, leaving the rest for another address: %w", time.Duration(float64(total)*firstAttemptShare).Round(time.Millisecond), context.DeadlineExceeded)
 	}
 	err = fmt.Errorf("ctapi: %s: %w", method, err)
 	if !retry || ctx.Err() != nil {
@@ -73,26 +78,46 @@ func (c *Client) callModerate(ctx context.Context, method, path string, body []b
 	return resp, nil
 }
 
+// errCutForRetry cancels a first attempt to leave time for a retry.
+var errCutForRetry = errors.New("ctapi: first attempt cut off for a retry")
+
+// firstAttempt returns the context of a call's first attempt. The attempt
+// may use the whole budget, unless, once firstAttemptShare of it has gone
+// by, the check host has an address this call has not tried and enough
+// time is left to try it: then the attempt is cancelled. end stops the
+// watch and reports whether the attempt was cut off.
+func (c *Client) firstAttempt(ctx context.Context, target string, used *usedAddrs, total time.Duration) (attemptCtx context.Context, end func() (cut bool)) {
+	attemptCtx, cancel := context.WithCancelCause(ctx)
+	watchCtx, stopWatch := context.WithCancel(ctx) // an answer ends the look for an address
+	done := make(chan struct{})
+	watch := time.AfterFunc(time.Duration(float64(total)*firstAttemptShare), func() {
+		defer close(done)
+		deadline, _ := ctx.Deadline()
+		if _, ok := c.otherAddress(watchCtx, target, used); ok && watchCtx.Err() == nil &&
+			time.Until(deadline) >= time.Duration(float64(total)*minRetryShare) {
+			cancel(errCutForRetry)
+		}
+	})
+	return attemptCtx, func() bool {
+		stopWatch()
+		if !watch.Stop() {
+			<-done
+		}
+		cut := errors.Is(context.Cause(attemptCtx), errCutForRetry)
+		cancel(nil)
+		return cut
+	}
+}
+
 // attempt makes one POST. retry reports whether a failure is worth a retry
 // on another server.
 func (c *Client) attempt(ctx context.Context, hc *http.Client, method, target string, body []byte, used *usedAddrs) (resp *CheckResponse, retry bool, err error) {
-	// The server that served the attempt is the last connection the
-	// transport got: it may retry a request whose reused connection died
-	// before anything was written.
-	var mu sync.Mutex
-	var served netip.Addr
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		used.settle(served)
-	}()
+	defer used.settle()
 	ctx = context.WithValue(ctx, usedKey{}, used)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) {
 			if ap, err := netip.ParseAddrPort(info.Conn.RemoteAddr().String()); err == nil {
-				mu.Lock()
-				served = ap.Addr()
-				mu.Unlock()
+				used.serve(ap.Addr())
 			}
 		},
 	})

@@ -20,9 +20,15 @@ type Captured struct {
 	max      int64
 	complete bool
 	closer   io.Closer // the original body's Closer
+	rest     io.Reader // the original body, when it is longer than max
 	released bool
 	writing  int // WriteTo calls using buf right now
 }
+
+// ErrBodyRead reports that reading the request body failed: the client
+// went away, or an outer size limit fired (the error then wraps an
+// *http.MaxBytesError).
+var ErrBodyRead = errors.New("form: reading request body")
 
 // errReleased is returned by reads of a replayed body after Release.
 var errReleased = errors.New("form: request body read after its buffer was released")
@@ -47,8 +53,8 @@ var bufPool sync.Pool // of *[]byte
 //     Transfer-Encoding is gone, and r.GetBody returns fresh readers.
 //   - The body is longer than max: r.Body yields the captured bytes followed
 //     by the rest of the original body, whose Closer it keeps; the headers
-//     are untouched. When Content-Length already says the body is longer
-//     than max nothing is read at all.
+//     are untouched. Bytes holds the first max bytes, so that the fields in
+//     them can still be read ([ParsePrefix]).
 //   - Reading failed (the client went away, an outer size limit fired): the
 //     error is returned, wrapped, and r.Body is set as for a long body, so
 //     that nothing already read is lost.
@@ -58,32 +64,36 @@ var bufPool sync.Pool // of *[]byte
 // at most max+1 bytes plus a small constant. The caller must call Release
 // once the next handler has returned.
 func Capture(r *http.Request, max int64) (*Captured, error) {
+	c := new(Captured)
+	return c, c.capture(r, max)
+}
+
+// capture is Capture into c, which must be zero.
+func (c *Captured) capture(r *http.Request, max int64) error {
 	if max < 0 {
 		max = 0
 	}
 	if max > math.MaxInt64-1 {
 		max = math.MaxInt64 - 1
 	}
-	c := &Captured{max: max}
+	c.max = max
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		c.complete = true
-		return c, nil
-	}
-	if r.ContentLength > max {
-		return c, nil
+		return nil
 	}
 	c.closer = r.Body
 	err := c.read(r.Body, r.ContentLength)
 	switch {
 	case err != nil:
 		r.Body = &prefixBody{prefix: bufReader{c: c}, rest: r.Body, closer: c.closer}
-		return c, fmt.Errorf("form: reading request body: %w", err)
+		return fmt.Errorf("%w: %w", ErrBodyRead, err)
 	case !c.complete:
+		c.rest = r.Body
 		r.Body = &prefixBody{prefix: bufReader{c: c}, rest: r.Body, closer: c.closer}
 	default:
 		c.install(r)
 	}
-	return c, nil
+	return nil
 }
 
 // read fills c.buf with up to max+1 bytes of body; length is the declared

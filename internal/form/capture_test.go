@@ -66,7 +66,7 @@ func TestCapture(t *testing.T) {
 		{name: "exactly max chunked", body: pattern(64), max: 64, length: -1, wantComplete: true, wantBytes: 64, wantRead: 64},
 		{name: "max+1 chunked", body: pattern(65), max: 64, length: -1, wantComplete: false, wantBytes: 64, wantRead: 65},
 		{name: "max+1 chunked, last bytes with EOF", body: pattern(65), max: 64, length: -1, wrap: iotest.DataErrReader, wantComplete: false, wantBytes: 64, wantRead: 65},
-		{name: "max+1 known length is not read", body: pattern(65), max: 64, length: 65, wantComplete: false, wantBytes: 0, wantRead: 65},
+		{name: "max+1 known length: its first max bytes", body: pattern(65), max: 64, length: 65, wantComplete: false, wantBytes: 64, wantRead: 65},
 		{name: "much larger chunked", body: pattern(10000), max: 100, length: -1, wantComplete: false, wantBytes: 100, wantRead: 10000},
 		{name: "one byte reads", body: pattern(300), max: 1000, length: -1, wrap: iotest.OneByteReader, wantComplete: true, wantBytes: 300, wantRead: 300},
 		{name: "data with EOF", body: pattern(300), max: 1000, length: 300, wrap: iotest.DataErrReader, wantComplete: true, wantBytes: 300, wantRead: 300},

@@ -1,18 +1,27 @@
 // Package form reads, parses, maps and rewrites HTML form submissions for the
 // CleanTalk handler without harming the request that carries them.
 //
-// The handler works in four steps, each with its own file:
+// The handler calls [Read], which works in steps, each with its own file:
 //
 //   - [Capture] reads at most max_body bytes of a request body and puts the
 //     body back so that the next handler reads exactly what the client sent,
 //     with a correct Content-Length, on every path.
-//   - [Parse] turns a copy of the captured bytes into ordered [Fields]
+//   - A body with a Content-Encoding (gzip, deflate, br, zstd, stacked) is
+//     decoded for the parse only, up to max_body decoded bytes and
+//     [MaxRatio] (decode.go).
+//   - A multipart body longer than max_body is spooled to a temporary file
+//     so that its file parts do not count toward max_body (spool.go).
+//   - [Parse] turns a copy of the bytes into ordered [Fields]
 //     (application/x-www-form-urlencoded, multipart/form-data without file
-//     contents, and JSON flattened to dotted paths).
-//   - [Mapping.Apply] picks CleanTalk's sender_email, sender_nickname, message
-//     and phone from the fields, plus the bot-detector event token.
-//   - [Strip] removes service fields (such as ct_bot_detector_event_token)
-//     from the body by byte offsets, leaving every other byte as sent.
+//     contents, and JSON of any depth flattened to dotted paths);
+//     [ParsePrefix] does the same for the start of a longer body, returning
+//     the fields that lie wholly inside it.
 //
-// The package depends on the standard library only.
+// Then [Mapping.Apply] picks CleanTalk's sender_email, sender_nickname,
+// message and phone from the fields, plus the bot-detector event token, and
+// [Strip] removes service fields (such as ct_bot_detector_event_token) from
+// the body by byte offsets, leaving every other byte as sent.
+//
+// Besides the standard library the package uses andybalholm/brotli and
+// klauspost/compress/zstd, for those two content codings.
 package form

@@ -1,7 +1,6 @@
 package form
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,8 +16,20 @@ import (
 
 var errJSONSyntax = errors.New("form: invalid JSON")
 
-func jsonErr(i int) error {
-	return fmt.Errorf("%w at offset %d", errJSONSyntax, i)
+// syntaxError is invalid JSON at an offset. At the end of the input it
+// means the input ended before the document did.
+type syntaxError struct{ off int }
+
+func (e *syntaxError) Error() string        { return fmt.Sprintf("%v at offset %d", errJSONSyntax, e.off) }
+func (e *syntaxError) Is(target error) bool { return target == errJSONSyntax }
+
+func jsonErr(i int) error { return &syntaxError{off: i} }
+
+// endedEarly reports whether err says the n bytes of input ended inside
+// the document.
+func endedEarly(err error, n int) bool {
+	se, ok := errors.AsType[*syntaxError](err)
+	return ok && se.off >= n
 }
 
 func skipWS(s string, i int) int {
@@ -55,7 +66,13 @@ func scanString(s string, i int) (int, bool, error) {
 			switch s[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if j+4 >= len(s) || !isHex4(s[j+1:j+5]) {
+				if j+4 >= len(s) {
+					if isHexRun(s[j+1:]) {
+						return 0, false, jsonErr(len(s)) // cut in the escape
+					}
+					return 0, false, jsonErr(j)
+				}
+				if !isHex4(s[j+1 : j+5]) {
 					return 0, false, jsonErr(j)
 				}
 				j += 4
@@ -69,6 +86,15 @@ func scanString(s string, i int) (int, bool, error) {
 
 func isHex4(h string) bool {
 	return ishex(h[0]) && ishex(h[1]) && ishex(h[2]) && ishex(h[3])
+}
+
+func isHexRun(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if !ishex(h[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // scanNumber checks the number starting at s[i] and returns the offset after it.
@@ -118,6 +144,11 @@ func scanLiteral(s string, i int) (int, error) {
 	for _, lit := range [...]string{"true", "false", "null"} {
 		if strings.HasPrefix(s[i:], lit) {
 			return i + len(lit), nil
+		}
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if strings.HasPrefix(lit, s[i:]) {
+			return 0, jsonErr(len(s)) // cut in the literal
 		}
 	}
 	return 0, jsonErr(i)
@@ -258,6 +289,7 @@ type jsonFlattener struct {
 	fields    Fields
 	nameBytes int  // total length of the names in fields
 	tooDeep   bool // a value nested deeper than lim.MaxDepth was skipped
+	prefix    bool // s is the start of a longer body
 }
 
 // nameBudget bounds the total length of the field names of one document.
@@ -268,18 +300,31 @@ func nameBudget(bodyLen int) int { return 4*bodyLen + 4096 }
 // parseJSON flattens a JSON body. Objects give "a.b" names, array elements
 // "a.0"; a scalar at the top has the name "". Numbers and booleans are their
 // literal text; null is skipped. An empty body has no fields.
-func parseJSON(body []byte, lim Limits) (Fields, error) {
-	f := &jsonFlattener{s: string(body), lim: lim}
+//
+// With prefix, body is the start of a longer document: the values that end
+// inside it are returned with ErrTruncated, and a syntax error is one only
+// where it is not the end of the bytes.
+func parseJSON(body []byte, lim Limits, prefix bool) (Fields, error) {
+	f := &jsonFlattener{s: string(body), lim: lim, prefix: prefix}
 	i := skipWS(f.s, 0)
 	if i == len(f.s) {
+		if prefix {
+			return nil, ErrTruncated
+		}
 		return nil, nil
 	}
 	end, err := f.value(i, 0)
-	if err != nil {
-		if errors.Is(err, ErrTooManyFields) {
-			return f.fields, err
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrTooManyFields):
+		return f.fields, err
+	case prefix && endedEarly(err, len(f.s)):
+		return f.fields, ErrTruncated
+	default:
 		return nil, err
+	}
+	if prefix {
+		return f.fields, ErrTruncated
 	}
 	if j := skipWS(f.s, end); j != len(f.s) {
 		return nil, jsonErr(j)
@@ -291,31 +336,119 @@ func parseJSON(body []byte, lim Limits) (Fields, error) {
 }
 
 // skipDeep steps over the object or array at s[i], which is nested too
-// deeply to flatten, without recursion: it matches brackets (skipping
-// strings), then checks the syntax of what it stepped over.
+// deeply to flatten, and checks its syntax as it goes. It keeps the open
+// containers on an explicit stack of one bit per level, so no depth
+// exhausts the goroutine stack or a validator's own nesting limit.
 func skipDeep(s string, i int) (int, error) {
-	depth := 0
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '"':
-			end, _, err := scanString(s, j)
+	var open bitStack // true: an object
+	j := i
+	for {
+		// j is where a value starts.
+		if j >= len(s) {
+			return 0, jsonErr(j)
+		}
+		switch c := s[j]; {
+		case c == '{' || c == '[':
+			closer := byte(']')
+			if c == '{' {
+				closer = '}'
+			}
+			j = skipWS(s, j+1)
+			if j < len(s) && s[j] == closer {
+				j++
+				break
+			}
+			open.push(c == '{')
+			var err error
+			if c == '{' {
+				if j, err = skipKey(s, j); err != nil {
+					return 0, err
+				}
+			}
+			continue
+		default:
+			end, err := skipValue(s, j, 0, 0) // a scalar: never deeper
 			if err != nil {
 				return 0, err
 			}
-			j = end - 1
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				if !json.Valid([]byte(s[i : j+1])) {
-					return 0, jsonErr(i)
-				}
-				return j + 1, nil
+			j = end
+		}
+		// After a value: close containers until one takes another element.
+		for {
+			if open.len() == 0 {
+				return j, nil
 			}
+			j = skipWS(s, j)
+			if j >= len(s) {
+				return 0, jsonErr(j)
+			}
+			obj := open.top()
+			closer := byte(']')
+			if obj {
+				closer = '}'
+			}
+			if s[j] == closer {
+				open.pop()
+				j++
+				continue
+			}
+			if s[j] != ',' {
+				return 0, jsonErr(j)
+			}
+			j = skipWS(s, j+1)
+			if obj {
+				var err error
+				if j, err = skipKey(s, j); err != nil {
+					return 0, err
+				}
+			}
+			break
 		}
 	}
-	return 0, jsonErr(len(s))
 }
+
+// skipKey checks an object member's key and colon at s[i] and returns the
+// offset of its value.
+func skipKey(s string, i int) (int, error) {
+	end, _, err := scanString(s, i)
+	if err != nil {
+		return 0, err
+	}
+	i = skipWS(s, end)
+	if i >= len(s) || s[i] != ':' {
+		return 0, jsonErr(i)
+	}
+	return skipWS(s, i+1), nil
+}
+
+// bitStack is a stack of booleans, one bit each.
+type bitStack struct {
+	words []uint64
+	n     int
+}
+
+func (b *bitStack) push(v bool) {
+	if b.n%64 == 0 {
+		b.words = append(b.words, 0)
+	}
+	w := &b.words[b.n/64]
+	*w &^= 1 << (b.n % 64)
+	if v {
+		*w |= 1 << (b.n % 64)
+	}
+	b.n++
+}
+
+func (b *bitStack) top() bool { return b.words[(b.n-1)/64]&(1<<((b.n-1)%64)) != 0 }
+
+func (b *bitStack) pop() {
+	b.n--
+	if b.n%64 == 0 {
+		b.words = b.words[:b.n/64]
+	}
+}
+
+func (b *bitStack) len() int { return b.n }
 
 func (f *jsonFlattener) value(i, depth int) (int, error) {
 	if i >= len(f.s) {
@@ -362,6 +495,9 @@ func (f *jsonFlattener) value(i, depth int) (int, error) {
 		end, err := scanNumber(f.s, i)
 		if err != nil {
 			return 0, err
+		}
+		if f.prefix && end == len(f.s) {
+			return 0, jsonErr(end) // more digits may follow
 		}
 		return end, f.add(f.s[i:end])
 	}

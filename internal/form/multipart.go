@@ -50,6 +50,7 @@ type mpScanner struct {
 	br     bytes.Reader
 	bufr   *bufio.Reader
 	parts  int
+	prefix bool // body is the start of a longer one: its end proves nothing
 }
 
 var errMultipartEOF = errors.New("form: multipart body ends before its close delimiter")
@@ -60,9 +61,11 @@ const maxStripParts = 10000
 
 // scanMultipart finds the parts of body. It returns an error for anything
 // that is not a complete, well-framed multipart body, and ErrTooManyFields
-// with the first maxParts parts when there are more.
-func scanMultipart(body []byte, boundary string, maxParts int) (mpLayout, error) {
-	s := &mpScanner{body: body, dash: []byte("--" + boundary), nl: []byte("\r\n")}
+// with the first maxParts parts when there are more. With prefix, body is
+// the start of a longer one: the parts that end inside it are returned,
+// with errMultipartEOF where the bytes run out.
+func scanMultipart(body []byte, boundary string, maxParts int, prefix bool) (mpLayout, error) {
+	s := &mpScanner{body: body, dash: []byte("--" + boundary), nl: []byte("\r\n"), prefix: prefix}
 	var lay mpLayout
 	pos := 0
 	// Preamble: skip lines until the first delimiter or close delimiter.
@@ -156,13 +159,16 @@ func (s *mpScanner) part(pos int) (mpPart, int, error) {
 	}
 	h, err := textproto.NewReader(s.bufr).ReadMIMEHeader()
 	if err != nil {
+		if s.prefix && !hasBlankLine(rest) {
+			return p, 0, errMultipartEOF // the header goes on past the prefix
+		}
 		return p, 0, fmt.Errorf("form: multipart part header: %w", err)
 	}
 	p.header = h
 	p.bodyStart = hdrStart + len(rest) - s.br.Len() - s.bufr.Buffered()
 	content := s.body[p.bodyStart:]
 	// "--boundary" right at the start of the content ends an empty part.
-	if bytes.HasPrefix(content, s.dash) && afterBoundary(content, len(s.dash)) {
+	if bytes.HasPrefix(content, s.dash) && s.afterBoundary(content, len(s.dash)) {
 		p.bodyEnd = p.bodyStart
 		return p, p.bodyStart, nil
 	}
@@ -176,7 +182,7 @@ func (s *mpScanner) part(pos int) (mpPart, int, error) {
 			return p, 0, errMultipartEOF
 		}
 		i += off
-		if afterBoundary(content[i:], len(nlDash)) {
+		if s.afterBoundary(content[i:], len(nlDash)) {
 			p.bodyEnd = p.bodyStart + i
 			return p, p.bodyEnd + len(s.nl), nil
 		}
@@ -186,10 +192,10 @@ func (s *mpScanner) part(pos int) (mpPart, int, error) {
 
 // afterBoundary reports whether the boundary prefix of length n at the start
 // of b is really a boundary: it is followed by "--", a space, a tab, CR, LF
-// or the end of the body.
-func afterBoundary(b []byte, n int) bool {
+// or the end of the body (of a whole body: a prefix may go on).
+func (s *mpScanner) afterBoundary(b []byte, n int) bool {
 	if len(b) == n {
-		return true
+		return !s.prefix
 	}
 	switch b[n] {
 	case ' ', '\t', '\r', '\n':
@@ -198,6 +204,12 @@ func afterBoundary(b []byte, n int) bool {
 		return len(b) > n+1 && b[n+1] == '-'
 	}
 	return false
+}
+
+// hasBlankLine reports whether a part's header block ends inside b.
+func hasBlankLine(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("\n")) || bytes.HasPrefix(b, []byte("\r\n")) ||
+		bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
 }
 
 func skipLWSP(b []byte) []byte {
@@ -241,10 +253,15 @@ func partName(h textproto.MIMEHeader) (name string, file bool) {
 
 // parseMultipart returns the named text parts of a multipart/form-data body.
 // File parts are skipped by offset: their bytes are not copied. At most
-// lim.MaxFields parts of any kind are read.
-func parseMultipart(body []byte, boundary string, lim Limits) (Fields, error) {
-	lay, scanErr := scanMultipart(body, boundary, lim.MaxFields)
-	if scanErr != nil && !errors.Is(scanErr, ErrTooManyFields) {
+// lim.MaxFields parts of any kind are read. With prefix, body is the start
+// of a longer one and the parts that end inside it are returned with
+// ErrTruncated.
+func parseMultipart(body []byte, boundary string, lim Limits, prefix bool) (Fields, error) {
+	lay, scanErr := scanMultipart(body, boundary, lim.MaxFields, prefix)
+	if prefix && errors.Is(scanErr, errMultipartEOF) {
+		scanErr = ErrTruncated
+	}
+	if scanErr != nil && !IsPartial(scanErr) {
 		return nil, scanErr
 	}
 	fields := make(Fields, 0, len(lay.parts))
@@ -283,7 +300,7 @@ const utf8Slack = 4
 // included. All other bytes are kept as sent: the preamble, the kept parts
 // with their headers, the close delimiter and the epilogue.
 func stripMultipart(body []byte, boundary string, drop func(string) bool) ([]byte, bool, error) {
-	lay, err := scanMultipart(body, boundary, maxStripParts)
+	lay, err := scanMultipart(body, boundary, maxStripParts, false)
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,6 +1,7 @@
 package form
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"mime"
@@ -76,7 +77,24 @@ var (
 	// ErrTooDeep reports JSON nested deeper than Limits.MaxDepth. Parse
 	// returns every field outside the too deep values together with it.
 	ErrTooDeep = errors.New("form: JSON nested too deeply")
+	// ErrTruncated reports a body longer than the bytes read for it.
+	// [ParsePrefix] returns the fields that lie wholly inside those bytes
+	// together with it.
+	ErrTruncated = errors.New("form: body longer than the bytes read")
 )
+
+// IsPartial reports whether err says that only part of a submission was
+// read ([ErrTooManyFields], [ErrTooDeep], [ErrTruncated], [ErrRatio],
+// [ErrUploadTooLarge]): the fields returned with it are the part that
+// could be.
+func IsPartial(err error) bool {
+	for _, e := range [...]error{ErrTooManyFields, ErrTooDeep, ErrTruncated, ErrRatio, ErrUploadTooLarge} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // kind is the body encoding named by a Content-Type.
 type kind int
@@ -123,15 +141,52 @@ func Parse(contentType string, body []byte, lim Limits) (Fields, error) {
 	if err != nil {
 		return nil, err
 	}
-	lim = lim.withDefaults()
+	return parseKind(k, boundary, body, lim.withDefaults())
+}
+
+func parseKind(k kind, boundary string, body []byte, lim Limits) (Fields, error) {
 	switch k {
 	case kindURLEncoded:
 		return parseURLEncoded(body, lim)
 	case kindMultipart:
-		return parseMultipart(body, boundary, lim)
+		return parseMultipart(body, boundary, lim, false)
 	default:
-		return parseJSON(body, lim)
+		return parseJSON(body, lim, false)
 	}
+}
+
+// ParsePrefix parses the first bytes of a longer body, as [Parse] parses a
+// whole one, and returns the fields that lie wholly inside them with
+// [ErrTruncated] ([ErrTooManyFields] or [ErrTooDeep] when one of those came
+// first). A field the end of prefix cuts is left out: its value may go on.
+// An error that is not one of those three returns no fields.
+func ParsePrefix(contentType string, prefix []byte, lim Limits) (Fields, error) {
+	k, boundary, err := mediaKind(contentType)
+	if err != nil {
+		return nil, err
+	}
+	return parsePrefixKind(k, boundary, prefix, lim.withDefaults())
+}
+
+func parsePrefixKind(k kind, boundary string, prefix []byte, lim Limits) (Fields, error) {
+	var (
+		fields Fields
+		err    error
+	)
+	switch k {
+	case kindURLEncoded:
+		// Pairs end at '&'; the last one may go on past the prefix.
+		end := bytes.LastIndexByte(prefix, '&')
+		fields, err = parseURLEncoded(prefix[:max(end, 0)], lim)
+	case kindMultipart:
+		fields, err = parseMultipart(prefix, boundary, lim, true)
+	default:
+		fields, err = parseJSON(prefix, lim, true)
+	}
+	if err == nil {
+		err = ErrTruncated
+	}
+	return fields, err
 }
 
 // capValue cuts s to at most max bytes without splitting a UTF-8 sequence

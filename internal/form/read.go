@@ -1,0 +1,137 @@
+package form
+
+import (
+	"net/http"
+)
+
+// ReadOptions bounds the reading of one submission.
+type ReadOptions struct {
+	// MaxBody is the most bytes of form data held in memory: of the body as
+	// sent, and of the body decoded from its Content-Encoding.
+	MaxBody int64
+	// MaxUpload is the most bytes of file contents of a multipart body
+	// longer than MaxBody: such a body is written to a temporary file (of
+	// at most MaxBody+MaxUpload bytes) so that its text fields are read
+	// whatever the files before them. Zero: no temporary file, the body is
+	// read up to MaxBody like any other.
+	MaxUpload int64
+	// TempDir is where spooled bodies go; "" is os.TempDir().
+	TempDir string
+	// Limits bounds the parse.
+	Limits Limits
+}
+
+// Submission is a request body read for a check.
+type Submission struct {
+	// Fields are the fields read, in body order.
+	Fields Fields
+	// Partial is nil when the whole submission was read. Otherwise Fields
+	// are only the part that could be read, and Partial says why:
+	// ErrTruncated (longer than MaxBody), ErrTooManyFields, ErrTooDeep,
+	// ErrRatio or ErrUploadTooLarge.
+	Partial error
+
+	contentType string
+	kind        kind
+	boundary    string
+	captured    Captured // held here: one allocation less per check
+	spool       *spool
+	editable    bool // the body is whole in memory as sent: Strip may rewrite it
+}
+
+// Read reads the submission that r carries and puts the body back, so that
+// the next handler reads exactly the bytes the client sent (see [Capture]):
+//
+//   - a body of at most MaxBody bytes is parsed whole;
+//   - a longer multipart body is spooled to a temporary file (MaxUpload)
+//     and its text fields are read from there;
+//   - any other longer body is read up to MaxBody, and the fields that lie
+//     wholly inside those bytes are returned, Partial [ErrTruncated];
+//   - a body with a Content-Encoding is decoded for the parse, up to
+//     MaxBody decoded bytes and [MaxRatio] times its encoded size.
+//
+// Errors: [ErrUnsupported] for a content type that is not a form (nothing
+// is read), [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
+// when reading failed (wrapping an *http.MaxBytesError when an outer limit
+// fired), or the syntax error of a malformed body. The Submission is never
+// nil; Release must be called once the next handler has returned.
+func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
+	s := &Submission{contentType: r.Header.Get("Content-Type")}
+	var err error
+	if s.kind, s.boundary, err = mediaKind(s.contentType); err != nil {
+		return s, err
+	}
+	codings := Codings(r.Header.Values("Content-Encoding"))
+	if err := checkCodings(codings); err != nil {
+		return s, err
+	}
+	c := &s.captured
+	if err := c.capture(r, opt.MaxBody); err != nil {
+		return s, err
+	}
+	lim := opt.Limits.withDefaults()
+	switch {
+	case len(codings) > 0:
+		body, cut, err := decodeBody(r.Context(), codings, c.Bytes(), c.Complete(), opt.MaxBody)
+		if err != nil {
+			return s, err
+		}
+		return s, s.parse(body, cut, lim)
+	case c.Complete():
+		s.editable = true
+		return s, s.parse(c.Bytes(), nil, lim)
+	case s.kind == kindMultipart && opt.MaxUpload > 0:
+		var err error
+		s.spool, s.Fields, s.Partial, err = readSpooled(r, c, opt.MaxBody+opt.MaxUpload, opt.TempDir, s.boundary, lim, opt.MaxBody, opt.MaxUpload)
+		return s, err
+	default:
+		return s, s.parse(c.Bytes(), ErrTruncated, lim)
+	}
+}
+
+// parse parses body, which is the whole submission when cut is nil and its
+// start otherwise (cut says why).
+func (s *Submission) parse(body []byte, cut error, lim Limits) error {
+	var err error
+	if cut == nil {
+		s.Fields, err = parseKind(s.kind, s.boundary, body, lim)
+	} else {
+		s.Fields, err = parsePrefixKind(s.kind, s.boundary, body, lim)
+	}
+	switch {
+	case err == nil:
+	case IsPartial(err):
+		s.Partial = err
+		if err == ErrTruncated {
+			s.Partial = cut // say what cut it: the size or the ratio
+		}
+	default:
+		return err
+	}
+	return nil
+}
+
+// Strip removes the fields whose name drop accepts from the body the next
+// handler reads (see [Strip]). Only a body read whole, as sent, can be
+// rewritten; any other is left as it came. It reports whether the body
+// changed.
+func (s *Submission) Strip(r *http.Request, drop func(string) bool) (bool, error) {
+	if !s.editable {
+		return false, nil
+	}
+	out, changed, err := Strip(s.contentType, s.captured.Bytes(), drop)
+	if err != nil || !changed {
+		return false, err
+	}
+	return true, s.captured.Replace(r, out)
+}
+
+// Release frees what holds the body: the buffer, the temporary file. The
+// request body must not be read afterwards (reads then fail). It is
+// idempotent.
+func (s *Submission) Release() {
+	s.captured.Release()
+	if s.spool != nil {
+		s.spool.close()
+	}
+}
