@@ -108,11 +108,11 @@ func median(s []float64) float64 {
 func TestBrowserScriptMainThreadCost(t *testing.T) {
 	ctx := browser(t)
 	app := signalsApp(t)
-	e := newEnv(t, signalsBrowserSetup(app, "js_check off"))
+	e := newEnv(t, browserFormSetup(app, "js_check off"))
 	const loads = 9
 	scriptCost(t, ctx, "/form?m=cost&noop", "noop.js", 2) // warm up
 	noopEval, _ := scriptCost(t, ctx, "/form?m=cost&noop", "noop.js", loads)
-	e.load(signalsBrowserSetup(app, ""))
+	e.load(browserFormSetup(app, ""))
 	scriptCost(t, ctx, "/form?m=cost", scriptPath, 2)
 	eval, later := scriptCost(t, ctx, "/form?m=cost", scriptPath, loads)
 	t.Logf("per page load, median of %d: evaluating the module's script %.2f ms (a one-line script: %.2f ms); its idle-time setup %.2f ms",

@@ -3,7 +3,6 @@ package cleantalk
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,24 +84,6 @@ func signalsApp(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func signalsBrowserSetup(app *httptest.Server, handler string) setup {
-	return setup{site: fmt.Sprintf(`
-	cleantalk {
-		form /contact {
-			email email
-			message message
-		}
-		%s
-	}
-	@post {
-		method POST
-		path /contact
-	}
-	reverse_proxy @post {{echo}}
-	reverse_proxy %s
-`, handler, strings.TrimPrefix(app.URL, "http://"))}
-}
-
 // checkWith returns the cloud's check of the submission whose message is m.
 func checkWith(t *testing.T, cloud *fakecloud.Server, m string) fakecloud.Check {
 	t.Helper()
@@ -143,7 +124,7 @@ func wheel(dy float64) chromedp.MouseOption {
 // body the browser sent, byte for byte, without the honeypot.
 func TestBrowserSendsThePluginSignals(t *testing.T) {
 	ctx := browser(t)
-	e := newEnv(t, signalsBrowserSetup(signalsApp(t), ""))
+	e := newEnv(t, browserFormSetup(signalsApp(t), ""))
 	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"}); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +220,7 @@ func TestBrowserSendsThePluginSignals(t *testing.T) {
 // A browser that does not look automated says so.
 func TestBrowserHeadlessHint(t *testing.T) {
 	ctx := browser(t, chromedp.Flag("enable-automation", false), chromedp.Flag("disable-blink-features", "AutomationControlled"))
-	e := newEnv(t, signalsBrowserSetup(signalsApp(t), ""))
+	e := newEnv(t, browserFormSetup(signalsApp(t), ""))
 	err := chromedp.Do(ctx, chromedp.Navigate(siteURL+"/form?m=quiet"), scriptReady)
 	if err != nil {
 		t.Fatalf("browser: %v", err)
@@ -289,7 +270,7 @@ func submitAndWait(t *testing.T, tab context.Context, ajax bool) {
 // clock moves instead of the test sleeping.
 func TestBrowserEachTabItsOwnStamp(t *testing.T) {
 	ctx := browser(t)
-	e := newEnv(t, signalsBrowserSetup(signalsApp(t), ""))
+	e := newEnv(t, browserFormSetup(signalsApp(t), ""))
 	t.Cleanup(func() { clockOffset.Store(0) })
 	if err := chromedp.Do(ctx, chromedp.Navigate(siteURL+"/other")); err != nil {
 		t.Fatal(err)
@@ -329,7 +310,7 @@ func TestBrowserEachTabItsOwnStamp(t *testing.T) {
 // loaded in between.
 func TestBrowserMinSubmitTimeAcrossTabs(t *testing.T) {
 	ctx := browser(t)
-	e := newEnv(t, signalsBrowserSetup(signalsApp(t), "min_submit_time 5s"))
+	e := newEnv(t, browserFormSetup(signalsApp(t), "min_submit_time 5s"))
 	t.Cleanup(func() { clockOffset.Store(0) })
 	if err := chromedp.Do(ctx, chromedp.Navigate(siteURL+"/other")); err != nil {
 		t.Fatal(err)
@@ -361,7 +342,7 @@ func TestBrowserMinSubmitTimeAcrossTabs(t *testing.T) {
 // timed from when it was first loaded, not from the page seen in between.
 func TestBrowserBackForwardCache(t *testing.T) {
 	ctx := browser(t)
-	e := newEnv(t, signalsBrowserSetup(signalsApp(t), ""))
+	e := newEnv(t, browserFormSetup(signalsApp(t), ""))
 	t.Cleanup(func() { clockOffset.Store(0) })
 	restored := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{

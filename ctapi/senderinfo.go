@@ -143,6 +143,13 @@ func (o *infoObject) add(key string, v any) {
 	o.buf.Write(b)
 }
 
+// addText adds a string member, unless it is empty.
+func (o *infoObject) addText(key, s string) {
+	if s != "" {
+		o.add(key, cleanUTF8(s))
+	}
+}
+
 func (o *infoObject) String() (string, error) {
 	if o.err != nil || o.buf.Len() == 0 {
 		return "", o.err
@@ -164,24 +171,14 @@ func nullable[T comparable](v T) any {
 // signals in the plugin's "none" mode encodings.
 func encodeSenderInfo(si SenderInfo) (string, error) {
 	var o infoObject
-	if si.Referrer != "" {
-		o.add("REFFERRER", cleanUTF8(si.Referrer))
-	}
-	if si.UserAgent != "" {
-		o.add("USER_AGENT", cleanUTF8(si.UserAgent))
-	}
-	if si.PageURL != "" {
-		o.add("page_url", cleanUTF8(si.PageURL))
-	}
+	o.addText("REFFERRER", si.Referrer)
+	o.addText("USER_AGENT", si.UserAgent)
+	o.addText("page_url", si.PageURL)
 	if si.FieldsNumber != nil {
 		o.add("fields_number", *si.FieldsNumber)
 	}
-	if si.RequestType != "" {
-		o.add("request_type", cleanUTF8(si.RequestType))
-	}
-	if si.SenderURL != "" {
-		o.add("sender_url", cleanUTF8(si.SenderURL))
-	}
+	o.addText("request_type", si.RequestType)
+	o.addText("sender_url", si.SenderURL)
 	if si.HoneypotSource != "" {
 		o.add("honeypot_field_value", cleanUTF8(si.HoneypotValue))
 		o.add("honeypot_field_source", cleanUTF8(si.HoneypotSource))
@@ -223,12 +220,7 @@ func addBrowserSignals(o *infoObject, b *BrowserSignals) {
 func addGathering(o *infoObject, g *Gathering) {
 	positions := ""
 	if g.MousePositions != nil {
-		b, err := marshalJSON(g.MousePositions)
-		if err != nil {
-			o.err = err
-			return
-		}
-		positions = string(b)
+		positions = o.jsonText(g.MousePositions)
 	}
 	o.add("mouse_cursor_positions", positions)
 	o.add("mouse_moved", strconv.FormatBool(g.MouseMoved))
@@ -238,14 +230,19 @@ func addGathering(o *infoObject, g *Gathering) {
 	o.add("key_press_timestamp", nullable(g.KeyPress))
 	var screen any
 	if g.Screen != nil {
-		b, err := marshalJSON(g.Screen)
-		if err != nil {
-			o.err = err
-			return
-		}
-		screen = string(b)
+		screen = o.jsonText(g.Screen)
 	}
 	o.add("screen_info", screen)
+}
+
+// jsonText is v as JSON text, for the keys whose value is a string that
+// holds JSON.
+func (o *infoObject) jsonText(v any) string {
+	b, err := marshalJSON(v)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	return string(b)
 }
 
 func quotedTrue(b bool) string {
