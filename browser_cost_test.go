@@ -32,55 +32,9 @@ type traceEvent struct {
 // callbacks, handlers).
 func scriptCost(t *testing.T, ctx context.Context, path, script string, n int) (eval, later []float64) {
 	t.Helper()
-	var (
-		mu     sync.Mutex
-		events []traceEvent
-		done   = make(chan struct{})
-		once   sync.Once
-	)
-	// A listener stays for the tab's life; a later trace's events must not
-	// reach this one.
-	listenCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	chromedp.Listen(listenCtx, func(ev any) {
-		switch ev := ev.(type) {
-		case *tracing.EventDataCollected:
-			mu.Lock()
-			for _, v := range ev.Value {
-				var e traceEvent
-				if json.Unmarshal(v, &e) == nil && strings.Contains(e.Args.Data.URL, script) {
-					events = append(events, e)
-				}
-			}
-			mu.Unlock()
-		case *tracing.EventTracingComplete:
-			once.Do(func() { close(done) })
-		}
-	})
 	for i := 0; i < n; i++ {
-		_, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{
-			TransferMode: tracing.StartTransferModeReportEvents,
-			TraceConfig:  &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline"}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Loaded, the idle callback run, and a little more.
-		err = chromedp.Do(ctx, chromedp.Navigate(siteURL+path), waitJS(`document.readyState === "complete"`), chromedp.Sleep(1200*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatal("the trace did not complete")
-		}
-		mu.Lock()
 		var e, l float64
-		for _, ev := range events {
+		for _, ev := range traceLoad(t, ctx, path, script) {
 			switch ev.Name {
 			case "EvaluateScript":
 				e += ev.Dur / 1000
@@ -89,10 +43,61 @@ func scriptCost(t *testing.T, ctx context.Context, path, script string, n int) (
 			}
 		}
 		eval, later = append(eval, e), append(later, l)
-		events, done, once = nil, make(chan struct{}), sync.Once{}
-		mu.Unlock()
 	}
 	return eval, later
+}
+
+// traceLoad loads path under the tracer and returns the events of the
+// scripts whose URL contains script.
+func traceLoad(t *testing.T, ctx context.Context, path, script string) []traceEvent {
+	t.Helper()
+	var (
+		mu     sync.Mutex
+		events []traceEvent
+		done   = make(chan struct{})
+		once   sync.Once
+	)
+	// A listener stays as long as its context; this load's ends here.
+	listenCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	chromedp.Listen(listenCtx, func(ev any) {
+		switch ev := ev.(type) {
+		case *tracing.EventDataCollected:
+			mu.Lock()
+			defer mu.Unlock()
+			for _, v := range ev.Value {
+				var e traceEvent
+				if json.Unmarshal(v, &e) == nil && strings.Contains(e.Args.Data.URL, script) {
+					events = append(events, e)
+				}
+			}
+		case *tracing.EventTracingComplete:
+			once.Do(func() { close(done) })
+		}
+	})
+	_, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{
+		TransferMode: tracing.StartTransferModeReportEvents,
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Loaded, the idle callback run, and a little more.
+	err = chromedp.Do(ctx, chromedp.Navigate(siteURL+path), waitJS(`document.readyState === "complete"`), chromedp.Sleep(1200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the trace did not complete")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(events)
 }
 
 func median(s []float64) float64 {
