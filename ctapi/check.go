@@ -211,7 +211,7 @@ func validateCheck(r *CheckRequest) error {
 		return errors.New("honeypot_field must be 0 or 1")
 	}
 	if b := r.SenderInfo.Browser; b != nil {
-		if err := b.validate(); err != nil {
+		if err := b.Validate(); err != nil {
 			return err
 		}
 	}

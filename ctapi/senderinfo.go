@@ -92,7 +92,9 @@ const (
 	maxMouseSamples   = 50
 )
 
-func (b *BrowserSignals) validate() error {
+// Validate reports whether the signals are within the bounds of what the
+// plugin sends; a check request with signals out of bounds is refused.
+func (b *BrowserSignals) Validate() error {
 	switch {
 	case b.PageSetTimestamp < 0, b.SiteLandingTS < 0, b.PageHits < 0:
 		return errors.New("negative browser signal")
