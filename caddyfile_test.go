@@ -121,6 +121,12 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"honeypot two arguments", ":80 {\n\tcleantalk {\n\t\thoneypot on block\n\t}\n}\n", "Caddyfile:3"},
 		{"keep_service_cookies argument", ":80 {\n\tcleantalk {\n\t\tkeep_service_cookies yes\n\t}\n}\n", "Caddyfile:3"},
 		{"strip_service_fields argument", ":80 {\n\tcleantalk {\n\t\tstrip_service_fields yes\n\t}\n}\n", "Caddyfile:3"},
+		{"bad anti_crawler", ":80 {\n\tcleantalk {\n\t\tanti_crawler yes\n\t}\n}\n", "Caddyfile:3"},
+		{"anti_flood too few views", ":80 {\n\tcleantalk {\n\t\tanti_flood 4\n\t}\n}\n", "Caddyfile:3"},
+		{"anti_flood bad window", ":80 {\n\tcleantalk {\n\t\tanti_flood 20 soon\n\t}\n}\n", "Caddyfile:3"},
+		{"anti_flood no args", ":80 {\n\tcleantalk {\n\t\tanti_flood\n\t}\n}\n", "Caddyfile:3"},
+		{"anti_flood on with a window", ":80 {\n\tcleantalk {\n\t\tanti_flood on 1m\n\t}\n}\n", "Caddyfile:3"},
+		{"anti_flood bad ipv6_prefix", ":80 {\n\tcleantalk {\n\t\tanti_flood 20 {\n\t\t\tipv6_prefix 8\n\t\t}\n\t}\n}\n", "Caddyfile:4"},
 		{"global option twice", "{\n\tcleantalk\n\tcleantalk\n}\n:80\n", "Caddyfile:3"},
 	}
 	for _, tt := range tests {

@@ -100,6 +100,14 @@ type Handler struct {
 	// Log what would happen but never block anything.
 	DryRun bool `json:"dry_run,omitempty"`
 
+	// AntiCrawler: keep out bots that run no JavaScript, and the bots of
+	// CleanTalk's ua_list. Needs CleanTalk's data (an api_key and the
+	// firewall download). Default: off.
+	AntiCrawler bool `json:"anti_crawler,omitempty"`
+
+	// AntiFlood: limit the page views of each address. Off when absent.
+	AntiFlood *AntiFloodConfig `json:"anti_flood,omitempty"`
+
 	app            *App
 	logger         *zap.Logger
 	feedbackToken  string
@@ -172,6 +180,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.Honeypot = honeypotOn
 	}
 	h.scriptSettings = h.pageScriptSettings()
+	if h.AntiFlood != nil {
+		h.AntiFlood.provision()
+		h.app.floodConfigs.add(h.AntiFlood)
+	}
+	if h.AntiCrawler && !h.app.firewallDownloads() {
+		return errors.New("cleantalk: anti_crawler needs CleanTalk's ua_list, so an api_key and the firewall download: without the list of allowed bots, search engines would be challenged")
+	}
 	if h.RemoteCalls != "" && !h.app.KeyConfigured() {
 		h.logger.Warn("remote_calls needs an api_key to check CleanTalk's token; every remote call is refused")
 	}
@@ -218,6 +233,11 @@ func (h *Handler) Validate() error {
 	if h.RemoteCalls != "" && !strings.HasPrefix(h.RemoteCalls, "/") {
 		return fmt.Errorf("cleantalk: remote_calls path %q must start with /", h.RemoteCalls)
 	}
+	if h.AntiFlood != nil {
+		if err := h.AntiFlood.validate(); err != nil {
+			return fmt.Errorf("cleantalk: %w", err)
+		}
+	}
 	if h.BotDetectorURL != "" {
 		if err := checkScriptURL(h.BotDetectorURL); err != nil {
 			return fmt.Errorf("cleantalk: bot_detector: %w", err)
@@ -250,6 +270,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return err
 		}
 	}
+	needScript := false
+	if h.pageModulesOn() {
+		var done bool
+		if w, done, needScript, err = h.pageModules(w, r, ip); done || err != nil {
+			return err
+		}
+	}
 
 	if f, matchErr := h.matchForm(r); f != nil {
 		var (
@@ -270,7 +297,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return err
 		}
 	}
-	return h.serveNext(w, r, next)
+	return h.serveNext(w, r, next, needScript)
 }
 
 // serveOwnPaths answers the paths the handler serves itself: the page
@@ -278,7 +305,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // release must be called once the request is done.
 func (h *Handler) serveOwnPaths(w http.ResponseWriter, r *http.Request, ip netip.Addr) (done bool, release func(), err error) {
 	switch path := r.URL.Path; {
-	case path == scriptPath && h.jsCheckOn() && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case path == scriptPath && (h.jsCheckOn() || h.AntiCrawler) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		return true, func() {}, h.serveScript(w, r, ip)
 	case h.Feedback != nil && path == h.Feedback.Path:
 		return true, func() {}, h.serveFeedback(w, r)
@@ -289,13 +316,14 @@ func (h *Handler) serveOwnPaths(w http.ResponseWriter, r *http.Request, ip netip
 }
 
 // serveNext passes the request on; on sites with forms, HTML pages get the
-// scripts.
-func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if !h.touchesPages() {
+// scripts. With crawlerScript (AntiCrawler's first view) the page gets the
+// module's script on any site.
+func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, crawlerScript bool) error {
+	if !h.touchesPages() && !crawlerScript {
 		return next.ServeHTTP(w, r)
 	}
 	return inject.Serve(w, r, inject.Options{
-		SnippetFor: h.pageSnippet,
+		SnippetFor: func(hdr http.Header) []byte { return h.pageSnippet(hdr, crawlerScript) },
 		// reverse_proxy flushes after every write when the upstream sends
 		// no length; holding those flushes (up to the size cap) is what lets
 		// pages of PHP and Node backends get the scripts at all.

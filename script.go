@@ -46,11 +46,15 @@ func (h *Handler) pageScriptSettings() string {
 	return string(b[1 : len(b)-1])
 }
 
-// scriptCookies are cookies for the page script to set in this browser
-// when the page is idle, as document.cookie strings: for features that need
-// a cookie only a browser running the script can have (none yet).
+// scriptCookies are cookies for the page script to set in this browser as
+// it runs, as complete document.cookie strings: for features that need a
+// cookie only a browser running the script can have (AntiCrawler's pass).
 func (h *Handler) scriptCookies(r *http.Request, ip netip.Addr) []string {
-	return []string{}
+	cookies := []string{}
+	if c := h.crawlerScriptCookie(r, ip); c != "" {
+		cookies = append(cookies, c)
+	}
+	return cookies
 }
 
 // serveScript answers the page script with the settings of this page load:

@@ -164,14 +164,14 @@ func (a *App) verifyStamp(purpose, value string, ip netip.Addr) (time.Time, bool
 // pageSnippet is what HTML pages get before </head>. A nonce the page's
 // Content-Security-Policy grants to scripts is given to our tags too, so
 // nonce-based policies keep working.
-func (h *Handler) pageSnippet(hdr http.Header) []byte {
+func (h *Handler) pageSnippet(hdr http.Header, crawlerScript bool) []byte {
 	nonce := cspNonce(hdr.Values("Content-Security-Policy"))
 	attr := ""
 	if nonce != "" {
 		attr = ` nonce="` + nonce + `"`
 	}
 	var b strings.Builder
-	if h.jsCheckOn() {
+	if h.jsCheckOn() || crawlerScript {
 		b.WriteString(`<script src="` + scriptPath + `" defer` + attr + `></script>`)
 	}
 	if h.BotDetector {

@@ -6,7 +6,8 @@
 //	j  the JavaScript proof, signed for this client's address
 //	a  the visit so far, signed by the server (visit.go)
 //	f  the activity flags the visit has seen so far
-//	c  cookies the server made for this browser, as document.cookie strings
+//	c  cookies the server made for this browser, as complete document.cookie
+//	   strings, set at once (AntiCrawler's pass)
 //	p  path patterns of the form routes: posts to them carry this page's report
 //	h  path patterns of the routes whose forms get the honeypot field
 //	n  the honeypot field's name ("" when the honeypot is off)
@@ -41,15 +42,15 @@
   // Everything else waits until the page is idle (at most a second), so
   // that the script never holds the page up: at load it only defines
   // itself.
+  cfg.c.forEach(function (c) {
+    d.cookie = c;
+  });
   var settled = false;
   function settle() {
     if (settled) {
       return;
     }
     settled = true;
-    cfg.c.forEach(function (c) {
-      d.cookie = c + secure;
-    });
     if (d.referrer && sameOrigin(d.referrer) === false) {
       tellServer("ct_caddy_r", d.referrer);
     }
