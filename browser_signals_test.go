@@ -128,7 +128,17 @@ func TestBrowserSendsThePluginSignals(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"}); err != nil {
 		t.Fatal(err)
 	}
-	err := chromedp.Do(ctx, recordCSP(), chromedp.Navigate(siteURL+"/other")) // the page before
+	// Count every use of browser storage: its first use on a page load
+	// waits for the browser, so the script must not touch it.
+	countStorage := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__storage = 0;
+["getItem", "setItem", "removeItem", "key", "clear"].forEach(function (m) {
+  var f = Storage.prototype[m];
+  Storage.prototype[m] = function () { window.__storage++; return f.apply(this, arguments); };
+});`})
+		return err
+	})
+	err := chromedp.Do(ctx, recordCSP(), countStorage, chromedp.Navigate(siteURL+"/other")) // the page before
 	if err != nil {
 		t.Fatalf("browser: %v", err)
 	}
@@ -151,6 +161,9 @@ func TestBrowserSendsThePluginSignals(t *testing.T) {
 	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp`))
 	if err != nil || len(violations) != 0 {
 		t.Errorf("Content-Security-Policy violations: %q %v", violations, err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__storage`)); err != nil || n != 0 {
+		t.Errorf("the page used browser storage %d times (%v)", n, err)
 	}
 	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[].map.call(document.querySelectorAll("[name=apbct__email_id__caddy]"), function (i) { return i.form.id + ":" + getComputedStyle(i).display; })`))
 	if err != nil || !slices.Equal(hidden, []string{"f:none"}) {
