@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,9 @@ func (v *verdict) failed() bool { return v.source == sourceError }
 // release must be called once the rest of the chain has read it.
 func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict, release func(), err error) {
 	release = func() {}
+	// The module's cookies are read only here; the application never
+	// needs them.
+	defer h.stripServiceCookies(r)
 	// A blocked address needs no look at the body: it is refused even when
 	// the body could not be read or checked.
 	ipVerdict := h.app.engine.checkIP(ip)
@@ -114,10 +118,8 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		}()
 	}
 	mapped := f.mapping.Apply(fields)
-	sig := h.browserSignals(r, ip, mapped)
-	if h.StripServiceFields {
-		h.stripServiceFields(r, sub)
-	}
+	sig := h.browserSignals(r, ip, f, fields, mapped)
+	h.stripServiceFields(r, sub)
 
 	if ipVerdict != nil { // allow_ip
 		return ipVerdict, release, nil
@@ -128,6 +130,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	}
 	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {
 		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly."), release, nil
+	}
+	if h.Honeypot == honeypotBlock && sig.honeypot.filled() {
+		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in."), release, nil
 	}
 	// CleanTalk's test address is refused at once; the cloud hears of it
 	// in the background, so the test shows in the CleanTalk dashboard too.
@@ -141,11 +146,18 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	return h.askCloud(r, f, ip, mapped, sig), release, nil
 }
 
-// stripServiceFields takes our and the bot detector's fields out of the
-// body the application gets. Anything that cannot be rewritten exactly
-// (an encoded body, one longer than max_body) is passed on as it came.
+// stripServiceFields takes the honeypot field, and with
+// strip_service_fields our and the bot detector's fields, out of the body
+// the application gets. Anything that cannot be rewritten exactly (an
+// encoded body, one longer than max_body) is passed on as it came.
 func (h *Handler) stripServiceFields(r *http.Request, sub *form.Submission) {
-	if _, err := sub.Strip(r, form.IsServiceField); err != nil {
+	drop := func(name string) bool {
+		return isHoneypotField(name) || (h.StripServiceFields && form.IsServiceField(name))
+	}
+	if !slices.ContainsFunc(sub.Fields, func(f form.Field) bool { return drop(f.Name) }) {
+		return
+	}
+	if _, err := sub.Strip(r, drop); err != nil {
 		h.logger.Debug("service fields left in the body", zap.Error(err))
 	}
 }
@@ -170,12 +182,13 @@ func (h *Handler) checkRequest(r *http.Request, f *Form, ip netip.Addr, m form.M
 			UserAgent:    r.UserAgent(),
 			PageURL:      requestURL(r),
 			FieldsNumber: &m.FieldsNumber,
+			RequestType:  r.Method,
 		},
 		PostInfo: ctapi.PostInfo{
 			CommentType: f.commentType(),
 			PostURL:     r.Referer(),
 		},
-		AllHeaders: ctapi.AllHeaders(r.Header),
+		AllHeaders: ctapi.RequestHeaders(r),
 	}
 	h.addSignals(req, sig)
 	return req
