@@ -266,12 +266,12 @@ var passCacheSeed = maphash.MakeSeed()
 // entry verified with another.
 type passCache [passCacheSize]atomic.Pointer[verifiedPass]
 
-// crawlerScriptJS is what the module's page script adds for AntiCrawler:
-// it sets the visitor's pass. This is the script's only AntiCrawler part.
-func (h *Handler) crawlerScriptJS(r *http.Request, ip netip.Addr) string {
+// crawlerScriptCookie is what the module's page script does for
+// AntiCrawler: it sets the visitor's pass, this cookie ("" when there is
+// none to set). This is the script's only AntiCrawler part.
+func (h *Handler) crawlerScriptCookie(r *http.Request, ip netip.Addr) string {
 	if !h.AntiCrawler || !ip.IsValid() {
 		return ""
 	}
-	c := cookieJS(r, crawlerCookie, h.app.crawlerStamp(now(), ip, userAgent(r)), crawlerLifetime)
-	return `document.cookie=` + strconv.Quote(c) + `;`
+	return cookieJS(r, crawlerCookie, h.app.crawlerStamp(now(), ip, userAgent(r)), crawlerLifetime)
 }

@@ -213,7 +213,9 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		bot_detector [<script_url>]
 //		js_check on|off
 //		min_submit_time <duration>
+//		honeypot [on|off|block]
 //		strip_service_fields
+//		keep_service_cookies
 //		feedback <path> <token>
 //		remote_calls <path>
 //		trusted_cookie <name> <secret>
@@ -334,11 +336,27 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MinSubmitTime = dur
+		case "honeypot":
+			h.Honeypot = honeypotOn
+			if d.NextArg() {
+				h.Honeypot = d.Val()
+				if h.Honeypot != honeypotOn && h.Honeypot != honeypotOff && h.Honeypot != honeypotBlock {
+					return d.Errf("honeypot must be on, off or block, not '%s'", h.Honeypot)
+				}
+				if d.NextArg() {
+					return d.ArgErr()
+				}
+			}
 		case "strip_service_fields":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
 			h.StripServiceFields = true
+		case "keep_service_cookies":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.KeepServiceCookies = true
 		case "feedback":
 			args := d.RemainingArgs()
 			if len(args) != 2 {

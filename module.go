@@ -64,17 +64,29 @@ type Handler struct {
 	// Default: https://fd.cleantalk.org/ct-bot-detector-wrapper.js
 	BotDetectorURL string `json:"bot_detector_url,omitempty"`
 
-	// Whether HTML pages load the module's small script that proves
-	// JavaScript ran (js_on). Only sites with forms get it. Default: true.
+	// Whether HTML pages load the module's script, which proves JavaScript
+	// ran (js_on), stamps each page load (submit_time), gathers the browser
+	// signals CleanTalk's plugin gathers and adds the honeypot field. Only
+	// sites with forms get it. Default: true.
 	JSCheck *bool `json:"js_check,omitempty"`
 
 	// Refuse submissions made sooner than this after their page loaded
 	// (FAST_SUBMIT). Zero: no such rule, the cloud weighs submit_time.
+	// Needs js_check.
 	MinSubmitTime caddy.Duration `json:"min_submit_time,omitempty"`
 
-	// Remove the module's and the bot detector's fields from submissions
-	// before the application sees them.
+	// The honeypot field the page script adds to forms: "on" (reported to
+	// the cloud as honeypot_field), "block" (a filled one is also refused
+	// here) or "off". Default: on.
+	Honeypot string `json:"honeypot,omitempty"`
+
+	// Remove the module's and the bot detector's fields, and the bot
+	// detector's cookie, from submissions before the application sees them.
 	StripServiceFields bool `json:"strip_service_fields,omitempty"`
+
+	// Let the module's own cookies (ct_caddy_*) reach the application with
+	// the submissions it checks; by default they are removed.
+	KeepServiceCookies bool `json:"keep_service_cookies,omitempty"`
 
 	// A path where the application reports verdicts that were wrong (or
 	// right), with a token.
@@ -100,10 +112,11 @@ type Handler struct {
 	// AntiFlood: limit the page views of each address. Off when absent.
 	AntiFlood *AntiFloodConfig `json:"anti_flood,omitempty"`
 
-	app           *App
-	logger        *zap.Logger
-	feedbackToken string
-	trustedKey    []byte
+	app            *App
+	logger         *zap.Logger
+	feedbackToken  string
+	scriptSettings string // the page script's fixed settings
+	trustedKey     []byte
 
 	aliases aliasGate // whether the server lets X-Cleantalk_Allow and the like in
 }
@@ -169,6 +182,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Feedback != nil {
 		h.feedbackToken = caddy.NewReplacer().ReplaceKnown(h.Feedback.Token, "")
 	}
+	if h.Honeypot == "" {
+		h.Honeypot = honeypotOn
+	}
+	h.scriptSettings = h.pageScriptSettings()
 	h.provisionTrusted()
 	h.app.forms.add(h.Forms)
 	if h.AntiFlood != nil {
@@ -204,6 +221,14 @@ func (h *Handler) Validate() error {
 	}
 	if h.MinSubmitTime < 0 {
 		return errors.New("cleantalk: min_submit_time must be positive")
+	}
+	if h.MinSubmitTime > 0 && h.JSCheck != nil && !*h.JSCheck {
+		return errors.New("cleantalk: min_submit_time needs js_check: the page script stamps each page load")
+	}
+	switch h.Honeypot {
+	case honeypotOn, honeypotOff, honeypotBlock:
+	default:
+		return fmt.Errorf("cleantalk: honeypot must be on, off or block, not %q", h.Honeypot)
 	}
 	if h.Feedback != nil {
 		if !strings.HasPrefix(h.Feedback.Path, "/") {
@@ -302,8 +327,8 @@ func (h *Handler) serveOwnPaths(w http.ResponseWriter, r *http.Request, ip netip
 }
 
 // serveNext passes the request on; on sites with forms, HTML pages get the
-// page-load stamp and the scripts. With crawlerScript (AntiCrawler's first
-// view) the page gets the module's script on any site.
+// scripts. With crawlerScript (AntiCrawler's first view) the page gets the
+// module's script on any site.
 func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, crawlerScript bool) error {
 	if !h.touchesPages() && !crawlerScript {
 		return next.ServeHTTP(w, r)
@@ -314,7 +339,6 @@ func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyht
 		// no length; holding those flushes (up to the size cap) is what lets
 		// pages of PHP and Node backends get the scripts at all.
 		HoldFlush: true,
-		OnPage:    func(hdr http.Header) { h.setPageCookie(r, hdr) },
 	}, next.ServeHTTP)
 }
 
