@@ -3,7 +3,6 @@ package cleantalk
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +36,7 @@ type account struct {
 	lastRecheck atomic.Int64 // unix nanoseconds of the last requested re-check
 
 	hitsMu  sync.Mutex
-	hits    map[netip.Addr]*hit
+	hits    map[hitKey]*hit
 	dropped int
 	lastLog time.Time // last sfw_logs attempt
 
@@ -74,7 +73,7 @@ func (a *App) provisionAccount() error {
 			key:       key,
 			client:    client,
 			logger:    caddy.Log().Named("cleantalk"),
-			hits:      make(map[netip.Addr]*hit),
+			hits:      make(map[hitKey]*hit),
 			fbWake:    make(chan struct{}, 1),
 			fbStorage: "cleantalk/feedback/" + key.keyHash + "/" + instanceID() + ".json",
 			logKick:   make(chan chan error),

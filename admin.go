@@ -22,7 +22,7 @@ func init() {
 // adminAPI serves the cleantalk endpoints of Caddy's admin API:
 //
 //	GET  /cleantalk/status                 key configured (never the key), firewall state, check counts
-//	GET  /cleantalk/firewall/lookup?ip=IP  what the firewall does with IP, and why
+//	GET  /cleantalk/firewall/lookup?ip=IP[&ua=UA]  what the firewall does with IP (and a User-Agent), and why
 //	POST /cleantalk/firewall/update        download the firewall data now
 //	POST /cleantalk/feedback               {"request_id": "...", "spam": true|false}, or a list
 type adminAPI struct{}
@@ -92,6 +92,25 @@ type firewallReply struct {
 	LastError      string       `json:"last_error,omitempty"`
 	Failures       int          `json:"consecutive_failures"`
 	PendingLogIPs  int          `json:"pending_log_ips"`
+	UAList         *uaListReply `json:"ua_list,omitempty"`
+	// The memory of AntiCrawler and AntiFlood, once a site uses them.
+	AntiCrawler *tableReply `json:"anti_crawler,omitempty"`
+	AntiFlood   *tableReply `json:"anti_flood,omitempty"`
+}
+
+// tableReply describes one of the fixed-size visitor tables.
+type tableReply struct {
+	Tracked  int `json:"tracked"`  // addresses remembered now
+	Capacity int `json:"capacity"` // addresses it holds at most
+	Bytes    int `json:"bytes"`    // memory of the table, fixed
+}
+
+// uaListReply counts CleanTalk's User-Agent rules in use.
+type uaListReply struct {
+	Allow      int `json:"allow"`      // templates of allowed bots
+	Block      int `json:"block"`      // templates of blocked bots
+	Rejected   int `json:"rejected"`   // templates that do not compile, or that CleanTalk's plugin rejects
+	Duplicates int `json:"duplicates"` // rows whose id came before
 }
 
 func handleStatus(w http.ResponseWriter, r *http.Request) error {
@@ -131,6 +150,16 @@ func statusOf(a *App) statusReply {
 	}
 	if a.account != nil {
 		fw.PendingLogIPs = a.account.pendingHits()
+	}
+	if t := crawlerTables.Load(); t != nil {
+		fw.AntiCrawler = &tableReply{t.Len(), t.Capacity(), t.Bytes()}
+	}
+	if t := floodTables.Load(); t != nil {
+		fw.AntiFlood = &tableReply{t.Len(), t.Capacity(), t.Bytes()}
+	}
+	if ua := a.uaRules(); ua != nil {
+		us := ua.Stats()
+		fw.UAList = &uaListReply{Allow: us.Allow, Block: us.Block, Rejected: us.Rejected, Duplicates: us.Duplicates}
 	}
 	reply := statusReply{
 		Version:       Version,
@@ -178,6 +207,48 @@ type lookupReply struct {
 	Network   string `json:"network,omitempty"`
 	Enforced  bool   `json:"enforced"`
 	Explained string `json:"explanation"`
+	// With ?ua=: what CleanTalk's ua_list says of the User-Agent, which
+	// AntiCrawler and AntiFlood act on.
+	UserAgent *uaLookup `json:"user_agent,omitempty"`
+	// What AntiCrawler and AntiFlood remember of the address, when a site
+	// uses them.
+	AntiCrawler *crawlerLookup `json:"anti_crawler,omitempty"`
+	AntiFlood   []floodLookup  `json:"anti_flood,omitempty"`
+}
+
+type crawlerLookup struct {
+	FreeFirstViews int `json:"free_first_views"` // first views without a pass the address may still have
+}
+
+type floodLookup struct {
+	Views       int     `json:"views"`  // the setting: page views ...
+	Window      string  `json:"window"` // ... per window
+	Counted     float64 `json:"counted"`
+	NextBlocked bool    `json:"next_blocked"`
+}
+
+type uaLookup struct {
+	Match     string `json:"match"` // "allow", "block" or "none"
+	ID        int    `json:"ua_id,omitempty"`
+	Template  string `json:"template,omitempty"`
+	Explained string `json:"explanation"`
+}
+
+// lookupUA explains what the page modules make of a User-Agent.
+func lookupUA(a *App, ua string) *uaLookup {
+	m := a.uaRules().Match(ua)
+	out := &uaLookup{Match: "none", Explained: "Not on CleanTalk's ua_list: AntiCrawler lets its first page view through and challenges later ones without a pass; AntiFlood counts its page views."}
+	switch {
+	case a.uaRules() == nil:
+		out.Explained = "No ua_list is loaded: AntiCrawler does not run, AntiFlood counts every browser."
+	case m.Matched && m.Allow:
+		out.Match, out.ID, out.Template = "allow", m.ID, m.Template
+		out.Explained = "An allowed bot on CleanTalk's ua_list: AntiCrawler lets it through and AntiFlood does not count it."
+	case m.Matched:
+		out.Match, out.ID, out.Template = "block", m.ID, m.Template
+		out.Explained = "A blocked bot on CleanTalk's ua_list: AntiCrawler refuses its page views, with no challenge."
+	}
+	return out
 }
 
 func handleLookup(w http.ResponseWriter, r *http.Request) error {
@@ -194,12 +265,27 @@ func handleLookup(w http.ResponseWriter, r *http.Request) error {
 	}
 	ip = ip.Unmap()
 	m := a.table().Explain(ip)
+	var ua *uaLookup
+	if q := r.URL.Query(); q.Has("ua") {
+		ua = lookupUA(a, q.Get("ua"))
+		if a.table().Allowed(ip) {
+			ua.Explained = "The address is allowed (allow_ip or a CleanTalk whitelist): AntiCrawler and AntiFlood skip it."
+		}
+	}
 	reply := lookupReply{
 		IP:        ip.String(),
 		Blocked:   m.Blocked,
 		Listed:    m.Listed,
 		Enforced:  !a.feed.status.Load().Stale,
 		Explained: describeMatch(m, true),
+		UserAgent: ua,
+	}
+	if crawlerTables.Load() != nil {
+		reply.AntiCrawler = &crawlerLookup{FreeFirstViews: freeFirstViews(ip)}
+	}
+	for _, c := range a.floodConfigs.all() {
+		views, over := c.views(ip)
+		reply.AntiFlood = append(reply.AntiFlood, floodLookup{c.Views, time.Duration(c.Window).String(), views, over})
 	}
 	if m.Listed {
 		reply.List = m.Source.String()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
 )
 
 // Version is the module's version, sent to CleanTalk in the agent field.
@@ -99,9 +100,13 @@ type App struct {
 	secretInMemory bool        // the storage could not keep the secret
 	rcGuard        tokenGuard  // wrong remote-call tokens
 
-	privateRows []sfw.Row                 // allow_ip and deny_ip, for the firewall
-	privateOnly *sfw.Table                // what the firewall enforces without CleanTalk data
-	enforced    atomic.Pointer[sfw.Table] // CleanTalk data merged with the private rows
+	privateRows []sfw.Row                    // allow_ip and deny_ip, for the firewall
+	privateOnly *sfw.Table                   // what the firewall enforces without CleanTalk data
+	enforced    atomic.Pointer[sfw.Table]    // CleanTalk data merged with the private rows
+	ua          atomic.Pointer[uarules.List] // CleanTalk's User-Agent rules
+
+	crawlerPasses passCache     // AntiCrawler passes whose signature was checked
+	floodConfigs  floodSettings // the sites' AntiFlood settings, for the admin lookup
 
 	account    *account
 	accountKey accountKey

@@ -1,7 +1,9 @@
 package cleantalk
 
 import (
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -211,11 +213,17 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		bot_detector [<script_url>]
 //		js_check on|off
 //		min_submit_time <duration>
+//		honeypot [on|off|block]
 //		strip_service_fields
+//		keep_service_cookies
 //		feedback <path> <token>
 //		remote_calls <path>
 //		trusted_cookie <name> <secret>
 //		dry_run
+//		anti_crawler on|off
+//		anti_flood on|off|<views> [<window>] {
+//			ipv6_prefix <bits>
+//		}
 //	}
 //
 // form and preset may be repeated; the first form a request matches is
@@ -328,11 +336,27 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MinSubmitTime = dur
+		case "honeypot":
+			h.Honeypot = honeypotOn
+			if d.NextArg() {
+				h.Honeypot = d.Val()
+				if h.Honeypot != honeypotOn && h.Honeypot != honeypotOff && h.Honeypot != honeypotBlock {
+					return d.Errf("honeypot must be on, off or block, not '%s'", h.Honeypot)
+				}
+				if d.NextArg() {
+					return d.ArgErr()
+				}
+			}
 		case "strip_service_fields":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
 			h.StripServiceFields = true
+		case "keep_service_cookies":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.KeepServiceCookies = true
 		case "feedback":
 			args := d.RemainingArgs()
 			if len(args) != 2 {
@@ -356,10 +380,75 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.DryRun = true
+		case "anti_crawler":
+			var v string
+			if err := singleArg(d, &v); err != nil {
+				return err
+			}
+			if v != "on" && v != "off" {
+				return d.Errf("anti_crawler must be on or off, not '%s'", v)
+			}
+			h.AntiCrawler = v == "on"
+		case "anti_flood":
+			if err := h.unmarshalAntiFlood(d); err != nil {
+				return err
+			}
 		default:
 			return d.Errf("unrecognized cleantalk option '%s'", opt)
 		}
 	}
+	return nil
+}
+
+// unmarshalAntiFlood reads anti_flood on|off|<views> [<window>] { ipv6_prefix <bits> }.
+func (h *Handler) unmarshalAntiFlood(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 || len(args) > 2 {
+		return d.Err("anti_flood takes on, off, or a number of page views and a window: anti_flood 20 1m")
+	}
+	c := new(AntiFloodConfig)
+	switch args[0] {
+	case "off":
+		if len(args) > 1 || d.NextBlock(d.Nesting()) {
+			return d.Err("anti_flood off takes nothing more")
+		}
+		h.AntiFlood = nil
+		return nil
+	case "on":
+		if len(args) > 1 {
+			return d.Err("anti_flood on takes no window; give the views too: anti_flood 20 1m")
+		}
+	default:
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < minFloodViews {
+			return d.Errf("anti_flood: '%s' is not a number of page views of at least %d", args[0], minFloodViews)
+		}
+		c.Views = n
+		if len(args) == 2 {
+			dur, err := caddy.ParseDuration(args[1])
+			if err != nil || dur < time.Second {
+				return d.Errf("anti_flood: '%s' is not a window of at least 1s, such as 1m", args[1])
+			}
+			c.Window = caddy.Duration(dur)
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "ipv6_prefix":
+			var v string
+			if err := singleArg(d, &v); err != nil {
+				return err
+			}
+			bits, err := strconv.Atoi(strings.TrimPrefix(v, "/"))
+			if err != nil || bits < 32 || bits > 128 {
+				return d.Errf("anti_flood: ipv6_prefix must be a prefix length from 32 to 128, not '%s'", v)
+			}
+			c.IPv6Prefix = bits
+		default:
+			return d.Errf("unrecognized anti_flood option '%s'", opt)
+		}
+	}
+	h.AntiFlood = c
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +85,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 			v.form = f
 		}
 	}()
+	// The module's cookies are read only here; the application never
+	// needs them.
+	defer h.stripServiceCookies(r)
 	// A blocked address needs no look at the body: it is refused even when
 	// the body could not be read or checked.
 	ipVerdict := h.app.engine.checkIP(ip)
@@ -129,10 +133,8 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	}
 	mapped := f.mapping.Apply(f.submission(r, fields))
 	f.watch.record(h.logger, mapped.Missing)
-	sig := h.browserSignals(r, ip, mapped)
-	if h.StripServiceFields {
-		h.stripServiceFields(r, sub)
-	}
+	sig := h.browserSignals(r, ip, f, fields, mapped)
+	h.stripServiceFields(r, sub)
 
 	if ipVerdict != nil { // allow_ip
 		return ipVerdict, release, nil
@@ -143,6 +145,9 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	}
 	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {
 		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly."), release, nil
+	}
+	if h.Honeypot == honeypotBlock && sig.honeypot.filled() {
+		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in."), release, nil
 	}
 	// CleanTalk's test address is refused at once; the cloud hears of it
 	// in the background, so the test shows in the CleanTalk dashboard too.
@@ -156,11 +161,18 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	return h.askCloud(r, f, ip, mapped, sig), release, nil
 }
 
-// stripServiceFields takes our and the bot detector's fields out of the
-// body the application gets. Anything that cannot be rewritten exactly
-// (an encoded body, one longer than max_body) is passed on as it came.
+// stripServiceFields takes the honeypot field, and with
+// strip_service_fields our and the bot detector's fields, out of the body
+// the application gets. Anything that cannot be rewritten exactly (an
+// encoded body, one longer than max_body) is passed on as it came.
 func (h *Handler) stripServiceFields(r *http.Request, sub *form.Submission) {
-	if _, err := sub.Strip(r, form.IsServiceField); err != nil {
+	drop := func(name string) bool {
+		return isHoneypotField(name) || (h.StripServiceFields && form.IsServiceField(name))
+	}
+	if !slices.ContainsFunc(sub.Fields, func(f form.Field) bool { return drop(f.Name) }) {
+		return
+	}
+	if _, err := sub.Strip(r, drop); err != nil {
 		h.logger.Debug("service fields left in the body", zap.Error(err))
 	}
 }
@@ -185,16 +197,29 @@ func (h *Handler) checkRequest(r *http.Request, f *Form, ip netip.Addr, m form.M
 			UserAgent:    r.UserAgent(),
 			PageURL:      requestURL(r),
 			FieldsNumber: &m.FieldsNumber,
-			SenderURL:    m.URL,
+			SenderURL:    mappedURL(f, m),
+			RequestType:  r.Method,
 		},
 		PostInfo: ctapi.PostInfo{
 			CommentType: f.commentType(),
 			PostURL:     r.Referer(),
 		},
-		AllHeaders: ctapi.AllHeaders(r.Header),
+		AllHeaders: ctapi.RequestHeaders(r),
 	}
 	h.addSignals(req, sig)
+	if req.SenderInfo.SenderURL == "" {
+		req.SenderInfo.SenderURL = m.URL // detected by name
+	}
 	return req
+}
+
+// mappedURL is the website a route's url mapping found. It outranks the
+// website field the page script names, which outranks detection by name.
+func mappedURL(f *Form, m form.Mapped) string {
+	if len(f.URL) == 0 || slices.Contains(m.Missing, form.RoleURL) {
+		return ""
+	}
+	return m.URL
 }
 
 // sendCheck asks CleanTalk for a verdict within the app's timeout.

@@ -18,6 +18,7 @@ const (
 	codeStopList        = "STOP_LIST"
 	codeBlacklisted     = "BL"
 	codeFastSubmit      = "FAST_SUBMIT"
+	codeHoneypot        = "FORBIDDEN" // CleanTalk has no code of its own for a filled honeypot
 )
 
 // testEmail is CleanTalk's documented test address: a submission from it is

@@ -18,6 +18,7 @@ import (
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
 )
 
 // feeds holds the CleanTalk data of the firewall, which outlives a config:
@@ -48,7 +49,7 @@ type feed struct {
 	storage atomic.Pointer[storageRef]
 	account atomic.Pointer[account]
 
-	cloud  atomic.Pointer[sfw.Table] // CleanTalk's common and personal lists; nil until there are some
+	cloud  atomic.Pointer[cloudData] // CleanTalk's common and personal lists; nil until there are some
 	status atomic.Pointer[feedStatus]
 
 	listenMu  sync.Mutex
@@ -59,6 +60,20 @@ type feed struct {
 	version  string          // version of the snapshot last stored or loaded
 	kick     chan chan error // update requests from the admin API and remote calls
 	worker                   // the refresher
+}
+
+// cloudData is what one download brings, swapped in whole: the networks and
+// the User-Agent rules (ua_list) of the common and personal lists.
+type cloudData struct {
+	table *sfw.Table
+	ua    *uarules.List // nil: the data came from a snapshot made before User-Agent rules were kept
+}
+
+func (d *cloudData) networks() *sfw.Table {
+	if d == nil {
+		return nil
+	}
+	return d.table
 }
 
 // feedStatus is what operators see of a feed.
@@ -89,6 +104,7 @@ const (
 	maxListBytes    = 512 << 20
 	maxRowsPerFile  = 8 << 20
 	maxFilesPerList = 256
+	maxUARows       = 100_000
 	minRetry        = time.Minute
 )
 
@@ -152,10 +168,24 @@ func (a *App) table() *sfw.Table {
 	return a.enforced.Load()
 }
 
+// uaRules returns CleanTalk's User-Agent rules in use: none without a
+// usable key. They stay in use when the networks are too old to enforce: a
+// search engine's User-Agent does not go stale as an address does.
+func (a *App) uaRules() *uarules.List {
+	if a.account != nil && !a.account.usable() {
+		return nil
+	}
+	return a.ua.Load()
+}
+
 // useCloudData merges the feed's data with this config's private lists.
 // Without data, or with data too old to trust, only the private lists
 // apply.
-func (a *App) useCloudData(cloud *sfw.Table, stale bool) {
+func (a *App) useCloudData(d *cloudData, stale bool) {
+	if d != nil {
+		a.ua.Store(d.ua)
+	}
+	cloud := d.networks()
 	t := a.privateOnly
 	switch {
 	case cloud == nil || stale:

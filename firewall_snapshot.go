@@ -14,19 +14,26 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
 )
 
 // The snapshot is one storage value, written atomically: a JSON header line,
-// then CleanTalk's data (never the private lists) in the sfw binary format.
+// then CleanTalk's data (never the private lists): the networks in the sfw
+// binary format (table_size bytes), then the User-Agent rules that were
+// taken (sfw.MarshalUARules). Version 2, still read, had the networks only;
+// data loaded from it is downloaded again at once.
 type snapshotHeader struct {
-	Version   int       `json:"version"`
-	FetchedAt time.Time `json:"fetched_at"`
-	ChangedAt time.Time `json:"changed_at"`
-	Key       string    `json:"key"` // hash of the access key the data is for
-	Skipped   int       `json:"skipped"`
+	Version      int       `json:"version"`
+	FetchedAt    time.Time `json:"fetched_at"`
+	ChangedAt    time.Time `json:"changed_at"`
+	Key          string    `json:"key"` // hash of the access key the data is for
+	Skipped      int       `json:"skipped"`
+	TableSize    int       `json:"table_size,omitempty"`
+	UARejected   int       `json:"ua_rejected,omitempty"`
+	UADuplicates int       `json:"ua_duplicates,omitempty"`
 }
 
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 func (f *feed) snapshotKey() string { return "cleantalk/firewall/" + f.key.keyHash + ".snapshot" }
 
@@ -50,12 +57,11 @@ func (h snapshotHeader) version() string {
 // storeSnapshot stores the data in use; a failure only costs a download at
 // the next start, so it is logged.
 func (f *feed) storeSnapshot(ctx context.Context) {
-	t, st := f.cloud.Load(), f.status.Load()
-	hdr := snapshotHeader{Version: snapshotVersion, FetchedAt: st.FetchedAt.UTC(), ChangedAt: st.ChangedAt.UTC(), Key: f.key.keyHash, Skipped: st.Skipped}
-	body, err := t.MarshalBinary()
+	d, st := f.cloud.Load(), f.status.Load()
+	hdr := snapshotHeader{FetchedAt: st.FetchedAt.UTC(), ChangedAt: st.ChangedAt.UTC(), Key: f.key.keyHash, Skipped: st.Skipped}
+	body, err := encodeSnapshot(d, hdr)
 	if err == nil {
-		line, _ := json.Marshal(hdr)
-		err = f.store().Store(ctx, f.snapshotKey(), slices.Concat(line, []byte("\n"), body))
+		err = f.store().Store(ctx, f.snapshotKey(), body)
 	}
 	if err == nil {
 		err = f.store().Store(ctx, f.versionKey(), []byte(hdr.version()))
@@ -78,13 +84,59 @@ func (f *feed) readSnapshot(ctx context.Context) (snapshotHeader, []byte, error)
 	return splitSnapshot(b)
 }
 
+// encodeSnapshot makes a snapshot of d under hdr's times, key and counts.
+func encodeSnapshot(d *cloudData, hdr snapshotHeader) ([]byte, error) {
+	table, err := d.networks().MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var ua []byte
+	if d != nil && d.ua != nil {
+		if ua, err = sfw.MarshalUARules(d.ua.Rules()); err != nil {
+			return nil, err
+		}
+		st := d.ua.Stats()
+		hdr.UARejected, hdr.UADuplicates = st.Rejected, st.Duplicates
+	}
+	hdr.Version, hdr.TableSize = snapshotVersion, len(table)
+	line, err := json.Marshal(hdr)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(line, []byte("\n"), table, ua), nil
+}
+
 func splitSnapshot(b []byte) (snapshotHeader, []byte, error) {
 	line, body, ok := bytes.Cut(b, []byte("\n"))
 	var hdr snapshotHeader
-	if !ok || json.Unmarshal(line, &hdr) != nil || hdr.Version != snapshotVersion {
+	if !ok || json.Unmarshal(line, &hdr) != nil || (hdr.Version != snapshotVersion && hdr.Version != 2) {
 		return hdr, nil, errors.New("firewall snapshot: bad header")
 	}
 	return hdr, body, nil
+}
+
+// decodeSnapshot rebuilds the data of a snapshot body.
+func decodeSnapshot(hdr snapshotHeader, body []byte) (*cloudData, error) {
+	if hdr.Version == 2 {
+		t, err := sfw.UnmarshalTable(body)
+		return &cloudData{table: t}, err
+	}
+	if hdr.TableSize <= 0 || hdr.TableSize > len(body) {
+		return nil, errors.New("bad table size")
+	}
+	t, err := sfw.UnmarshalTable(body[:hdr.TableSize])
+	if err != nil {
+		return nil, err
+	}
+	rules, err := sfw.UnmarshalUARules(body[hdr.TableSize:])
+	if err != nil {
+		return nil, err
+	}
+	ua, err := uarules.FromRules(rules, hdr.UARejected, hdr.UADuplicates)
+	if err != nil {
+		return nil, err
+	}
+	return &cloudData{table: t, ua: ua}, nil
 }
 
 // loadSnapshot installs the data stored by this or another instance.
@@ -101,16 +153,17 @@ func (f *feed) installSnapshot(ctx context.Context, hdr snapshotHeader, body []b
 	if hdr.Key != f.key.keyHash {
 		return errors.New("firewall snapshot is for another key")
 	}
-	t, err := sfw.UnmarshalTable(body)
+	d, err := decodeSnapshot(hdr, body)
 	if err != nil {
 		return fmt.Errorf("firewall snapshot: %w", err)
 	}
-	f.install(t, hdr.FetchedAt, hdr.ChangedAt, "storage", hdr.Skipped)
+	f.install(d, hdr.FetchedAt, hdr.ChangedAt, "storage", hdr.Skipped)
 	f.version = hdr.version()
 	f.markSeen(ctx)
 	f.logger.Info("firewall loaded from storage",
-		zap.Int("networks", t.Len()), zap.Time("fetched_at", hdr.FetchedAt), zap.Bool("stale", f.status.Load().Stale))
-	emitEvent("cleantalk_firewall_updated", map[string]any{"networks": t.Len(), "source": "storage"})
+		zap.Int("networks", d.table.Len()), zap.Int("ua_rules", len(d.ua.Rules())), zap.Int("snapshot_version", hdr.Version),
+		zap.Time("fetched_at", hdr.FetchedAt), zap.Bool("stale", f.status.Load().Stale))
+	emitEvent("cleantalk_firewall_updated", map[string]any{"networks": d.table.Len(), "source": "storage"})
 	return nil
 }
 

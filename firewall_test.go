@@ -456,6 +456,17 @@ func TestFirewallLogsUpload(t *testing.T) {
 	e.visit("203.0.113.9", "/two?x=1")
 	_, page, _ := e.visit("198.51.100.5", "/p")
 	clockOffset.Store(int64((passDelay + 1) * time.Second))
+	// The page's script sets the pass and marks it fresh: the first request
+	// with it logs the pass, later ones do not (as CleanTalk's PASS_SFW).
+	if !strings.Contains(page, sfwFreshCookie+"=1") {
+		t.Errorf("the block page does not mark its pass fresh")
+	}
+	resp := e.request(http.MethodGet, "/p", "", nil, "X-Forwarded-For", "198.51.100.5", "Accept", "text/html",
+		"Cookie", passCookieFrom(t, page)+"; "+sfwFreshCookie+"=1", "User-Agent", "Mozilla/5.0 (test)")
+	resp.Body.Close()
+	if sc := resp.Header.Get("Set-Cookie"); resp.StatusCode != http.StatusOK || !strings.Contains(sc, sfwFreshCookie+"=; Path=/; Max-Age=0") {
+		t.Errorf("the pass after the block page: %d, Set-Cookie %q", resp.StatusCode, sc)
+	}
 	e.visit("198.51.100.5", "/p", "Cookie", passCookieFrom(t, page))
 	e.visit("192.0.2.1", "/unlisted")
 
@@ -487,7 +498,7 @@ func TestFirewallLogsUpload(t *testing.T) {
 		t.Errorf("common row: %+v", r)
 	}
 	r = rows["198.51.100.5"]
-	if r.Blocked != 1 || r.Passed != 1 || r.Status != "PERSONAL_LIST_MATCH" {
+	if r.Blocked != 1 || r.Passed != 1 || r.Status != "PERSONAL_LIST_MATCH" || r.UAName == nil || *r.UAName != "Mozilla/5.0 (test)" {
 		t.Errorf("personal row: %+v", r)
 	}
 	if app.account.pendingHits() != 0 {
@@ -622,6 +633,6 @@ func TestFeedStatusFollowsEnforcement(t *testing.T) {
 			runtime.Gosched()
 		}
 	}()
-	f.install(cloud, now(), now(), "download", 0)
+	f.install(&cloudData{table: cloud}, now(), now(), "download", 0)
 	<-done
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
 )
 
 // Why the data could not be changed.
@@ -43,20 +44,26 @@ func (f *feed) update(ctx context.Context, force bool) error {
 	}
 
 	start := now()
-	rows, skipped, err := f.download(ctx)
+	dl, err := f.download(ctx)
 	if err != nil {
 		return f.failed(err)
 	}
-	table := sfw.Build(rows)
+	ua, rejects := uarules.Compile(dl.ua)
+	data := &cloudData{table: sfw.Build(dl.rows), ua: ua}
 	fetched := now()
-	f.install(table, fetched, fetched, "download", skipped)
+	f.install(data, fetched, fetched, "download", dl.skipped)
 	f.storeSnapshot(ctx)
-	st := table.Stats()
+	st, us := data.table.Stats(), ua.Stats()
+	for _, r := range rejects[:min(len(rejects), 5)] {
+		f.logger.Warn("a ua_list template was rejected", zap.Int("ua_id", r.ID), zap.String("reason", r.Reason))
+	}
 	f.logger.Info("firewall updated",
 		zap.Int("networks", st.Total),
 		zap.Int("ipv4", st.IPv4.Common.Black+st.IPv4.Common.White+st.IPv4.Personal.Black+st.IPv4.Personal.White),
 		zap.Int("ipv6", st.IPv6.Common.Black+st.IPv6.Common.White+st.IPv6.Personal.Black+st.IPv6.Personal.White),
-		zap.Int("skipped_rows", skipped),
+		zap.Int("skipped_rows", dl.skipped),
+		zap.Int("ua_allow", us.Allow), zap.Int("ua_block", us.Block),
+		zap.Int("ua_rejected", us.Rejected), zap.Int("ua_duplicates", us.Duplicates),
 		zap.Duration("duration", now().Sub(start)))
 	emitEvent("cleantalk_firewall_updated", map[string]any{"networks": st.Total, "source": "download"})
 	return nil
@@ -89,7 +96,9 @@ func (f *feed) failed(err error) error {
 }
 
 // install swaps in new data and tells the configs; readers never wait.
-func (f *feed) install(t *sfw.Table, fetched, changed time.Time, from string, skipped int) {
+// Data without User-Agent rules (from an older snapshot) is due for a
+// download at once.
+func (f *feed) install(d *cloudData, fetched, changed time.Time, from string, skipped int) {
 	next := &feedStatus{
 		FetchedAt:   fetched,
 		ChangedAt:   changed,
@@ -98,8 +107,11 @@ func (f *feed) install(t *sfw.Table, fetched, changed time.Time, from string, sk
 		LastAttempt: now(),
 		NextDue:     f.nextDownloadAfter(fetched),
 	}
+	if d.ua == nil {
+		next.NextDue = now()
+	}
 	next.Stale = now().Sub(fetched) > staleAfter*f.interval
-	f.cloud.Store(t)
+	f.cloud.Store(d)
 	f.publish(next.Stale)
 	f.status.Store(next)
 	firewallStale.Set(map[bool]float64{true: 1, false: 0}[next.Stale])
@@ -137,7 +149,7 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	for _, r := range rows {
 		change[r.Prefix.Masked()] = r
 	}
-	out := slices.DeleteFunc(cur.Rows(), func(r sfw.Row) bool {
+	out := slices.DeleteFunc(cur.table.Rows(), func(r sfw.Row) bool {
 		_, hit := change[r.Prefix]
 		return hit && r.Source == sfw.SourcePersonal
 	})
@@ -148,89 +160,121 @@ func (f *feed) applyRecords(ctx context.Context, rows []sfw.Row, add bool) error
 	}
 	t := sfw.Build(out)
 	st := f.status.Load()
-	f.install(t, st.FetchedAt, now(), st.LoadedFrom, st.Skipped)
+	f.install(&cloudData{table: t, ua: cur.ua}, st.FetchedAt, now(), st.LoadedFrom, st.Skipped)
 	f.storeSnapshot(ctx)
 	f.logger.Info("personal list records changed by CleanTalk", zap.Bool("added", add), zap.Int("records", len(change)), zap.Int("networks", t.Len()))
 	return nil
 }
 
+// downloaded is what a download brings before it is built.
+type downloaded struct {
+	rows    []sfw.Row
+	ua      []sfw.UARule // common lists' rules first, as CleanTalk's plugin imports them
+	skipped int          // malformed network and User-Agent rows
+}
+
 // download fetches the common and the personal lists and checks each
 // against its checksum file. Any error rejects the whole update.
-func (f *feed) download(ctx context.Context) (rows []sfw.Row, skipped int, err error) {
+func (f *feed) download(ctx context.Context) (downloaded, error) {
+	var dl downloaded
 	for _, common := range []bool{true, false} {
 		src := sfw.SourcePersonal
 		if common {
 			src = sfw.SourceCommon
 		}
-		r, s, err := f.downloadList(ctx, common, src)
+		d, err := f.downloadList(ctx, common, src)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s lists: %w", src, err)
+			return downloaded{}, fmt.Errorf("%s lists: %w", src, err)
 		}
-		rows = append(rows, r...)
-		skipped += s
+		dl.rows = append(dl.rows, d.rows...)
+		dl.ua = append(dl.ua, d.ua...)
+		dl.skipped += d.skipped
 	}
-	return rows, skipped, nil
+	return dl, nil
 }
 
-func (f *feed) downloadList(ctx context.Context, common bool, src sfw.Source) ([]sfw.Row, int, error) {
+func (f *feed) downloadList(ctx context.Context, common bool, src sfw.Source) (downloaded, error) {
+	var dl downloaded
 	files, err := f.client.BlacklistsDB(ctx, common)
 	if err != nil {
-		return nil, 0, err
+		return dl, err
 	}
 	index, err := f.client.FetchFile(ctx, files.FileURL, maxFileBytes)
 	if err != nil {
-		return nil, 0, fmt.Errorf("file index: %w", err)
+		return dl, fmt.Errorf("file index: %w", err)
 	}
 	urls, err := ctapi.ParseFileIndex(index, maxFilesPerList)
 	if err != nil {
-		return nil, 0, fmt.Errorf("file index: %w", err)
+		return dl, fmt.Errorf("file index: %w", err)
 	}
-	if files.CKURL != "" && !slices.Contains(urls, files.CKURL) {
-		urls = append(urls, files.CKURL)
+	// The plugin appends file_ua_url and file_ck_url to the index's files.
+	for _, u := range []string{files.UAURL, files.CKURL} {
+		if u != "" && !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
 	}
 
 	var (
-		rows      []sfw.Row
-		read      int
-		skipped   int
-		total     int64
-		checksums *sfw.Checksums
+		read, uaRead, uaSkipped int
+		total                   int64
+		checksums               *sfw.Checksums
+		limits                  = sfw.Limits{MaxRows: maxRowsPerFile, MaxBytes: maxListBytes}
 	)
 	for _, u := range urls {
 		name := fileName(u)
-		if !strings.Contains(name, "bl_list") && !strings.Contains(name, "ck_list") {
-			continue // ua_list and anything new: not used
+		kind := ""
+		for _, k := range []string{"bl_list", "ua_list", "ck_list"} {
+			if strings.Contains(name, k) {
+				kind = k
+				break
+			}
+		}
+		if kind == "" {
+			continue // anything new: not used
 		}
 		data, err := f.client.FetchFile(ctx, u, maxFileBytes)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", name, err)
+			return dl, fmt.Errorf("%s: %w", name, err)
 		}
 		if total += int64(len(data)); total > maxListBytes {
-			return nil, 0, fmt.Errorf("lists exceed %d bytes", maxListBytes)
+			return dl, fmt.Errorf("lists exceed %d bytes", maxListBytes)
 		}
-		if strings.Contains(name, "ck_list") {
+		switch kind {
+		case "ck_list":
 			ck, err := sfw.ReadCKList(bytes.NewReader(data))
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", name, err)
+				return dl, fmt.Errorf("%s: %w", name, err)
 			}
 			checksums = &ck
-			continue
+		case "ua_list":
+			r, s, err := sfw.ReadUAList(bytes.NewReader(data), sfw.Limits{MaxRows: maxUARows, MaxBytes: maxFileBytes})
+			if err != nil {
+				return dl, fmt.Errorf("%s: %w", name, err)
+			}
+			dl.ua = append(dl.ua, r...)
+			uaRead += len(r)
+			uaSkipped += s
+		default:
+			r, s, err := sfw.ReadBLList(bytes.NewReader(data), src, limits)
+			if err != nil {
+				return dl, fmt.Errorf("%s: %w", name, err)
+			}
+			dl.rows = append(dl.rows, r...)
+			read += len(r)
+			dl.skipped += s
 		}
-		r, s, err := sfw.ReadBLList(bytes.NewReader(data), src, sfw.Limits{MaxRows: maxRowsPerFile, MaxBytes: maxListBytes})
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", name, err)
-		}
-		rows = append(rows, r...)
-		read += len(r)
-		skipped += s
 	}
 	if checksums == nil {
-		return nil, 0, errors.New("no checksum file (ck_list) in the download")
+		return downloaded{}, errors.New("no checksum file (ck_list) in the download")
 	}
-	if err := checksums.Verify(read, skipped); err != nil {
-		return nil, 0, err
+	if err := checksums.Verify(read, dl.skipped); err != nil {
+		return downloaded{}, err
 	}
-	return rows, skipped, nil
+	if err := checksums.VerifyUA(uaRead, uaSkipped); err != nil {
+		return downloaded{}, err
+	}
+	dl.skipped += uaSkipped
+	return dl, nil
 }
 
 // fileName is the last path element of a file URL.

@@ -32,6 +32,16 @@ var (
 		Help: "Requests from blacklisted addresses, by result: blocked, or passed with a valid pass cookie.",
 	}, []string{"result"})
 
+	crawlerRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "cleantalk", Name: "anticrawler_requests_total",
+		Help: "Page views AntiCrawler decided, by result: blocked_ua, challenged, passed_challenge (right after the challenge), first_view.",
+	}, []string{"result"})
+
+	floodRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "cleantalk", Name: "antiflood_requests_total",
+		Help: "Page views AntiFlood decided, by result: blocked (over the limit), passed (with the pass its page gives).",
+	}, []string{"result"})
+
 	firewallEntries = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy", Subsystem: "cleantalk", Name: "firewall_entries",
 		Help: "Networks in the firewall table, by address family, source (common, personal, private) and list (black, white).",
@@ -72,7 +82,7 @@ var (
 
 var allCollectors = []prometheus.Collector{
 	checksTotal, checkDuration, cloudErrors,
-	firewallRequests, firewallEntries, firewallLastUpdate, firewallUpdateFailures, firewallStale,
+	firewallRequests, crawlerRequests, floodRequests, firewallEntries, firewallLastUpdate, firewallUpdateFailures, firewallStale,
 	keyValid, feedbackQueued,
 }
 

@@ -64,17 +64,29 @@ type Handler struct {
 	// Default: https://fd.cleantalk.org/ct-bot-detector-wrapper.js
 	BotDetectorURL string `json:"bot_detector_url,omitempty"`
 
-	// Whether HTML pages load the module's small script that proves
-	// JavaScript ran (js_on). Only sites with forms get it. Default: true.
+	// Whether HTML pages load the module's script, which proves JavaScript
+	// ran (js_on), stamps each page load (submit_time), gathers the browser
+	// signals CleanTalk's plugin gathers and adds the honeypot field. Only
+	// sites with forms get it. Default: true.
 	JSCheck *bool `json:"js_check,omitempty"`
 
 	// Refuse submissions made sooner than this after their page loaded
 	// (FAST_SUBMIT). Zero: no such rule, the cloud weighs submit_time.
+	// Needs js_check.
 	MinSubmitTime caddy.Duration `json:"min_submit_time,omitempty"`
 
-	// Remove the module's and the bot detector's fields from submissions
-	// before the application sees them.
+	// The honeypot field the page script adds to forms: "on" (reported to
+	// the cloud as honeypot_field), "block" (a filled one is also refused
+	// here) or "off". Default: on.
+	Honeypot string `json:"honeypot,omitempty"`
+
+	// Remove the module's and the bot detector's fields, and the bot
+	// detector's cookie, from submissions before the application sees them.
 	StripServiceFields bool `json:"strip_service_fields,omitempty"`
+
+	// Let the module's own cookies (ct_caddy_*) reach the application with
+	// the submissions it checks; by default they are removed.
+	KeepServiceCookies bool `json:"keep_service_cookies,omitempty"`
 
 	// A path where the application reports verdicts that were wrong (or
 	// right), with a token.
@@ -92,10 +104,19 @@ type Handler struct {
 	// submissions are not checked.
 	TrustedCookie *TrustedCookie `json:"trusted_cookie,omitempty"`
 
-	app           *App
-	logger        *zap.Logger
-	feedbackToken string
-	trustedKey    []byte
+	// AntiCrawler: keep out bots that run no JavaScript, and the bots of
+	// CleanTalk's ua_list. Needs CleanTalk's data (an api_key and the
+	// firewall download). Default: off.
+	AntiCrawler bool `json:"anti_crawler,omitempty"`
+
+	// AntiFlood: limit the page views of each address. Off when absent.
+	AntiFlood *AntiFloodConfig `json:"anti_flood,omitempty"`
+
+	app            *App
+	logger         *zap.Logger
+	feedbackToken  string
+	scriptSettings string // the page script's fixed settings
+	trustedKey     []byte
 
 	aliases aliasGate // whether the server lets X-Cleantalk_Allow and the like in
 }
@@ -161,8 +182,19 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Feedback != nil {
 		h.feedbackToken = caddy.NewReplacer().ReplaceKnown(h.Feedback.Token, "")
 	}
+	if h.Honeypot == "" {
+		h.Honeypot = honeypotOn
+	}
+	h.scriptSettings = h.pageScriptSettings()
 	h.provisionTrusted()
 	h.app.forms.add(h.Forms)
+	if h.AntiFlood != nil {
+		h.AntiFlood.provision()
+		h.app.floodConfigs.add(h.AntiFlood)
+	}
+	if h.AntiCrawler && !h.app.firewallDownloads() {
+		return errors.New("cleantalk: anti_crawler needs CleanTalk's ua_list, so an api_key and the firewall download: without the list of allowed bots, search engines would be challenged")
+	}
 	if h.RemoteCalls != "" && !h.app.KeyConfigured() {
 		h.logger.Warn("remote_calls needs an api_key to check CleanTalk's token; every remote call is refused")
 	}
@@ -190,6 +222,14 @@ func (h *Handler) Validate() error {
 	if h.MinSubmitTime < 0 {
 		return errors.New("cleantalk: min_submit_time must be positive")
 	}
+	if h.MinSubmitTime > 0 && h.JSCheck != nil && !*h.JSCheck {
+		return errors.New("cleantalk: min_submit_time needs js_check: the page script stamps each page load")
+	}
+	switch h.Honeypot {
+	case honeypotOn, honeypotOff, honeypotBlock:
+	default:
+		return fmt.Errorf("cleantalk: honeypot must be on, off or block, not %q", h.Honeypot)
+	}
 	if h.Feedback != nil {
 		if !strings.HasPrefix(h.Feedback.Path, "/") {
 			return fmt.Errorf("cleantalk: feedback path %q must start with /", h.Feedback.Path)
@@ -200,6 +240,11 @@ func (h *Handler) Validate() error {
 	}
 	if h.RemoteCalls != "" && !strings.HasPrefix(h.RemoteCalls, "/") {
 		return fmt.Errorf("cleantalk: remote_calls path %q must start with /", h.RemoteCalls)
+	}
+	if h.AntiFlood != nil {
+		if err := h.AntiFlood.validate(); err != nil {
+			return fmt.Errorf("cleantalk: %w", err)
+		}
 	}
 	if h.BotDetectorURL != "" {
 		if err := checkScriptURL(h.BotDetectorURL); err != nil {
@@ -233,6 +278,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return err
 		}
 	}
+	needScript := false
+	if h.pageModulesOn() {
+		var done bool
+		if w, done, needScript, err = h.pageModules(w, r, ip); done || err != nil {
+			return err
+		}
+	}
 
 	if f, matchErr := h.matchForm(r); f != nil {
 		var (
@@ -256,7 +308,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			}
 		}
 	}
-	return h.serveNext(w, r, next)
+	return h.serveNext(w, r, next, needScript)
 }
 
 // serveOwnPaths answers the paths the handler serves itself: the page
@@ -264,7 +316,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // release must be called once the request is done.
 func (h *Handler) serveOwnPaths(w http.ResponseWriter, r *http.Request, ip netip.Addr) (done bool, release func(), err error) {
 	switch path := r.URL.Path; {
-	case path == scriptPath && h.jsCheckOn() && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case path == scriptPath && (h.jsCheckOn() || h.AntiCrawler) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		return true, func() {}, h.serveScript(w, r, ip)
 	case h.Feedback != nil && path == h.Feedback.Path:
 		return true, func() {}, h.serveFeedback(w, r)
@@ -275,18 +327,18 @@ func (h *Handler) serveOwnPaths(w http.ResponseWriter, r *http.Request, ip netip
 }
 
 // serveNext passes the request on; on sites with forms, HTML pages get the
-// page-load stamp and the scripts.
-func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if !h.touchesPages() {
+// scripts. With crawlerScript (AntiCrawler's first view) the page gets the
+// module's script on any site.
+func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, crawlerScript bool) error {
+	if !h.touchesPages() && !crawlerScript {
 		return next.ServeHTTP(w, r)
 	}
 	return inject.Serve(w, r, inject.Options{
-		SnippetFor: h.pageSnippet,
+		SnippetFor: func(hdr http.Header) []byte { return h.pageSnippet(hdr, crawlerScript) },
 		// reverse_proxy flushes after every write when the upstream sends
 		// no length; holding those flushes (up to the size cap) is what lets
 		// pages of PHP and Node backends get the scripts at all.
 		HoldFlush: true,
-		OnPage:    func(hdr http.Header) { h.setPageCookie(r, hdr) },
 	}, next.ServeHTTP)
 }
 

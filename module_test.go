@@ -405,12 +405,16 @@ func TestCloudFailures(t *testing.T) {
 	e.waitLog("submission not checked", failCloud)
 }
 
+// all_headers is what the official plugin sends: the request's headers,
+// Host included, without secrets and without the headers of the connection.
 func TestAllHeadersAreRedacted(t *testing.T) {
 	e := newEnv(t, formsSetup(""))
 	e.post("/contact", formCT, []byte("message=hi"),
 		"Cookie", "session=abc", "Authorization", "Bearer xyz", "Proxy-Authorization", "Basic q",
 		"X-Api-Key", "k1", "X-Auth-Token", "t1", "X-Csrf-Token", "c1", "X-My-Secret", "s1",
-		"X-Request-Signature", "sig", "Api-Key", "k2", "Accept-Language", "de-CH", "User-Agent", "UA/2")
+		"X-Request-Signature", "sig", "Api-Key", "k2", "Accept-Language", "de-CH", "User-Agent", "UA/2",
+		"Connection", "keep-alive, X-Hop", "X-Hop", "1", "Keep-Alive", "timeout=5", "Te", "trailers",
+		"Upgrade", "websocket", "Proxy-Connection", "keep-alive")
 	h := e.lastCheck().AllHeaders
 	for name := range h {
 		lower := strings.ToLower(name)
@@ -420,8 +424,13 @@ func TestAllHeadersAreRedacted(t *testing.T) {
 			}
 		}
 	}
-	if h["Accept-Language"] != "de-CH" || h["User-Agent"] != "UA/2" {
+	if h["Accept-Language"] != "de-CH" || h["User-Agent"] != "UA/2" || h["Host"] != "localhost:9080" {
 		t.Errorf("ordinary headers missing: %v", h)
+	}
+	for _, hop := range []string{"Connection", "X-Hop", "Keep-Alive", "Te", "Upgrade", "Proxy-Connection"} {
+		if _, ok := h[hop]; ok {
+			t.Errorf("the connection's header %s was sent: %v", hop, h)
+		}
 	}
 }
 
@@ -572,6 +581,8 @@ func TestBadJSONConfigIsRefused(t *testing.T) {
 		`{"handler": "cleantalk", "forms": [{"type": "comment"}]}`:                "type must be message or newuser",
 		`{"handler": "cleantalk", "forms": [{"email": ["e"], "exclude": ["e"]}]}`: "also excluded",
 		`{"handler": "cleantalk", "forms": [{"match": {"nope": {}}}]}`:            "nope",
+		`{"handler": "cleantalk", "honeypot": "maybe"}`:                           "honeypot must be on, off or block",
+		`{"handler": "cleantalk", "js_check": false, "min_submit_time": "3s"}`:    "min_submit_time needs js_check",
 	} {
 		cfg := fmt.Sprintf(`{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9080"], "routes": [{"handle": [%s]}]}}}}}`, bad)
 		caddytest.AssertLoadError(t, cfg, "json", want)

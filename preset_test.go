@@ -76,6 +76,19 @@ func TestPresetMediaWiki(t *testing.T) {
 		t.Errorf("REST update with spam: status %d", status)
 	}
 
+	// A Content-Type that PHP still reads as a form is read as one.
+	for _, ct := range []string{"application/x-www-form-urlencoded, x", "Application/X-WWW-Form-Urlencoded garbage"} {
+		body := strings.Replace(mwEdit, "Fresh+text", "buy+stop_word", 1)
+		if status, _, got := e.post("/index.php?title=Foo&action=submit", ct, []byte(body)); status != http.StatusForbidden || got != nil {
+			t.Errorf("Content-Type %q: status %d, reached the application: %v", ct, status, got != nil)
+		}
+	}
+
+	weird := "--a{b\r\nContent-Disposition: form-data; name=\"wpTextbox1\"\r\n\r\nbuy stop_word\r\n--a{b--\r\n"
+	if status, _, got := e.post("/index.php?title=Foo&action=submit", `multipart/form-data; boundary="a{b"`, []byte(weird)); status != http.StatusForbidden || got != nil {
+		t.Errorf("a boundary outside RFC 2046's set: status %d, reached the application: %v", status, got != nil)
+	}
+
 	// Spam is refused on each kind of route.
 	for _, tt := range []struct{ path, body string }{
 		{"/index.php/Special:CreateAccount", strings.Replace(mwSignup, "alice%40example.org", "stop_email%40example.com", 1)},

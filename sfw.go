@@ -45,7 +45,12 @@ func (h *Handler) firewall(w http.ResponseWriter, r *http.Request, ip netip.Addr
 	denied := m.Source == sfw.SourcePrivate
 	if !denied && h.app.validPass(r, ip) {
 		firewallRequests.WithLabelValues("passed").Inc()
-		h.app.recordHit(ip, m, r, false)
+		if _, fresh := cookieValue(r, sfwFreshCookie); fresh {
+			// The first request after the block page: its pass is logged,
+			// once, as CleanTalk's plugin logs PASS_SFW.
+			clearCookie(w, sfwFreshCookie)
+			h.app.recordHit(ip, m, r, false)
+		}
 		return false, nil
 	}
 	firewallRequests.WithLabelValues("blocked").Inc()
@@ -76,11 +81,13 @@ func isPageLoad(r *http.Request) bool {
 
 // firewallPageData fills the block page.
 type firewallPageData struct {
-	Denied   bool // the address is on deny_ip: no challenge
+	Denied   bool   // the address is on deny_ip: no challenge
+	Module   string // "crawler", "crawler-denied" or "flood" for those modules' pages; "" for the SpamFireWall's
 	IP       string
 	Network  string
 	Nonce    string
 	Cookie   string // the script's cookie assignment; empty on test pages
+	Cookie2  string // a second one
 	Delay    int
 	Reload   string
 	Test     *testResult
@@ -93,6 +100,7 @@ type testResult struct {
 	RealIP  string
 	Blocked bool
 	Message string
+	Modules []string // what AntiCrawler and AntiFlood would do
 }
 
 //go:embed assets/firewall.html
@@ -155,6 +163,7 @@ func (h *Handler) writeFirewallPage(w http.ResponseWriter, r *http.Request, ip n
 	}
 	if test == nil {
 		data.Cookie = h.app.passCookieJS(r, ip)
+		data.Cookie2 = cookieJS(r, sfwFreshCookie, "1", time.Hour)
 	}
 	setOwnPageHeaders(w.Header(), nonce)
 	w.WriteHeader(http.StatusForbidden)
@@ -178,6 +187,7 @@ func (h *Handler) serveTestPage(w http.ResponseWriter, r *http.Request, real net
 		if st := h.app.feed.status.Load(); st.Stale {
 			res.Message += " The CleanTalk data is too old and is not enforced at the moment."
 		}
+		res.Modules = h.explainModules(r, ip, m.Listed && m.Whitelist)
 	}
 	return h.writeFirewallPage(w, r, ip, res)
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,37 +13,44 @@ import (
 )
 
 // Browser signals tell the cloud what a visitor's browser did before a
-// submission: how long the form page was open (submit_time), whether
-// JavaScript ran (js_on), and CleanTalk's bot-detector token. The official
-// plugins gather them inside the CMS; here they are gathered at the edge,
-// for any backend:
+// submission: how long the form's page was open (submit_time), whether
+// JavaScript ran (js_on), what the visitor did on the page, and CleanTalk's
+// bot-detector token. The official plugins gather them inside the CMS; here
+// they are gathered at the edge, for any backend:
 //
-//   - every HTML page of a protected site sets a signed, HttpOnly timestamp
-//     cookie, so a form post knows when its page was loaded;
-//   - pages load a tiny script from the handler's own path (no inline code,
-//     so a strict Content-Security-Policy holds) that sets a signed cookie
-//     proving JavaScript ran;
+//   - pages load a script from the handler's own path (no inline code, so a
+//     strict Content-Security-Policy holds; see script.go). Each load of it
+//     carries a signed stamp of that page load, and a proof signed for the
+//     client's address that only a browser running the script passes on;
+//   - the script gathers what CleanTalk's WordPress plugin gathers, and
+//     hands it with the page's stamp to that page's own posts, in a cookie
+//     of a few seconds' life (pagereport.go), so each submission is timed
+//     from the page its form was on, whatever other tabs do;
 //   - with bot_detector, pages load CleanTalk's bot-detector script, whose
 //     token comes back in the form (or a cookie) and goes to the cloud.
 const (
 	scriptPath      = "/__cleantalk/ct.js"
-	timeCookie      = form.ServiceFieldPrefix + "ts"
 	jsCookie        = form.ServiceFieldPrefix + "js"
 	tokenCookie     = form.EventTokenField
 	signalLifetime  = 24 * time.Hour
 	defaultDetector = "https://fd.cleantalk.org/ct-bot-detector-wrapper.js"
+	maxProofValue   = 128 // checkjs_data_cookies and checkjs_data_post
 )
 
-// signals are what the browser proved.
+// signals are what the browser proved or showed.
 type signals struct {
 	jsOn       *int
 	submitTime *int
 	token      string
+	// browser are the page script's signals; nil when pages have no script.
+	browser   *ctapi.BrowserSignals
+	honeypot  honeypot
+	senderURL string // the website field the script saw, for sender_url
 }
 
-// browserSignals reads the signals of a form submission.
-func (h *Handler) browserSignals(r *http.Request, ip netip.Addr, m form.Mapped) signals {
-	var s signals
+// browserSignals reads the signals of a form submission to route f.
+func (h *Handler) browserSignals(r *http.Request, ip netip.Addr, f *Form, fields form.Fields, m form.Mapped) signals {
+	s := signals{honeypot: findHoneypot(fields)}
 	// Only a page that loaded the bot detector can have a token; without
 	// it, a token is whatever the client typed.
 	if h.BotDetector {
@@ -55,28 +61,70 @@ func (h *Handler) browserSignals(r *http.Request, ip netip.Addr, m form.Mapped) 
 			}
 		}
 	}
-	if c, err := r.Cookie(timeCookie); err == nil {
-		if loaded, ok := h.app.verifyStamp("page-time", c.Value, netip.Addr{}); ok {
-			if secs := int(now().Sub(loaded) / time.Second); secs >= 0 {
-				s.submitTime = &secs
+	var (
+		page  *pageSignals
+		proof string
+	)
+	if h.jsCheckOn() {
+		page = h.app.readReport(r)
+	}
+	// The proof comes with the page's report; a cookie of it, which the
+	// script set before, counts too.
+	if proof = page.proof(); proof == "" {
+		if c, err := r.Cookie(jsCookie); err == nil {
+			proof = c.Value
+		}
+	}
+	if page != nil {
+		if secs := int(now().Sub(page.loaded) / time.Second); secs >= 0 {
+			s.submitTime = &secs
+		}
+		if name := page.senderURLField(); name != "" && f.mapping.Usable(name) {
+			if v, ok := fields.Get(name); ok {
+				s.senderURL = truncateUTF8(strings.TrimSpace(v), maxReportText)
 			}
 		}
+	}
+	if h.jsCheckOn() {
+		// Without the bot detector's token, the activity the plugin
+		// gathers only without its bot detector counts, as in the plugin
+		// when the detector did not run.
+		s.browser = page.browserSignals(fields, !h.BotDetector || s.token == "")
+		s.browser.CheckJSCookie = truncateUTF8(proof, maxProofValue)
+		s.browser.CheckJSPost = truncateUTF8(checkJSPost(fields), maxProofValue)
 	}
 	switch {
 	case s.token != "":
 		s.jsOn = intPtr(1)
 	case h.jsCheckOn():
 		s.jsOn = intPtr(0)
-		if c, err := r.Cookie(jsCookie); err == nil {
-			if _, ok := h.app.verifyStamp("js-proof", c.Value, ip); ok {
-				s.jsOn = intPtr(1)
-			}
+		if _, ok := h.app.verifyStamp("js-proof", proof, ip); ok {
+			s.jsOn = intPtr(1)
 		}
 	}
 	return s
 }
 
-// addSignals puts the signals into a cloud check.
+// checkJSPost is checkjs_data_post: the value of the last top-level field
+// named ct_check… or checkjs… (with more after it), as the plugin reads it,
+// for the hidden fields of a CleanTalk plugin behind the proxy.
+func checkJSPost(fields form.Fields) string {
+	v := ""
+	for _, f := range fields {
+		if strings.ContainsAny(f.Name, ".[") {
+			continue
+		}
+		for _, prefix := range []string{"ct_check", "checkjs"} {
+			if len(f.Name) > len(prefix) && strings.HasPrefix(f.Name, prefix) {
+				v = f.Value
+			}
+		}
+	}
+	return v
+}
+
+// addSignals puts the signals into a cloud check. A sender_url the route's
+// mapping found is kept; the script's website field only fills in for it.
 func (h *Handler) addSignals(req *ctapi.CheckRequest, s signals) {
 	req.JSOn = s.jsOn
 	req.SubmitTime = s.submitTime
@@ -84,17 +132,23 @@ func (h *Handler) addSignals(req *ctapi.CheckRequest, s signals) {
 		req.EventToken = s.token
 		req.EventTokenEnabled = h.BotDetector
 	}
+	req.HoneypotField = s.honeypot.wireValue()
+	req.SenderInfo.HoneypotValue, req.SenderInfo.HoneypotSource = s.honeypot.value, s.honeypot.source
+	req.SenderInfo.Browser = s.browser
+	if req.SenderInfo.SenderURL == "" {
+		req.SenderInfo.SenderURL = s.senderURL
+	}
 }
 
 func intPtr(i int) *int { return &i }
 
-// jsCheckOn reports whether pages load the handler's JavaScript proof.
+// jsCheckOn reports whether pages load the handler's script.
 func (h *Handler) jsCheckOn() bool {
 	return len(h.Forms) > 0 && (h.JSCheck == nil || *h.JSCheck)
 }
 
-// touchesPages reports whether the handler sets cookies on or adds scripts
-// to the site's HTML pages: only when it protects forms.
+// touchesPages reports whether the handler adds scripts to the site's HTML
+// pages: only when it protects forms.
 func (h *Handler) touchesPages() bool { return len(h.Forms) > 0 }
 
 // verifyStamp checks a stamp and returns its time. Stamps older than a day,
@@ -107,61 +161,17 @@ func (a *App) verifyStamp(purpose, value string, ip netip.Addr) (time.Time, bool
 	return t, true
 }
 
-// setPageCookie stamps an HTML page response with its load time. Only
-// pages a browser navigates to count (not fragments fetched by scripts,
-// which would restart the clock of a form being filled in), and not pages
-// a shared cache may keep, which would hand one stamp to everybody.
-func (h *Handler) setPageCookie(r *http.Request, hdr http.Header) {
-	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" {
-		return
-	}
-	if r.Header.Get("HX-Request") != "" || r.Header.Get("X-Requested-With") != "" {
-		return
-	}
-	if cc := strings.ToLower(hdr.Get("Cache-Control")); strings.Contains(cc, "public") || strings.Contains(cc, "s-maxage") {
-		return
-	}
-	c := &http.Cookie{
-		Name:     timeCookie,
-		Value:    h.app.stamp("page-time", now(), netip.Addr{}),
-		Path:     "/",
-		MaxAge:   int(signalLifetime / time.Second),
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-		Secure:   r.TLS != nil,
-	}
-	hdr.Add("Set-Cookie", c.String())
-}
-
-// serveScript answers the page script: it sets the JavaScript proof, signed
-// for this client's address.
-func (h *Handler) serveScript(w http.ResponseWriter, r *http.Request, ip netip.Addr) error {
-	cookie := jsCookie + "=" + h.app.stamp("js-proof", now(), ip) +
-		"; path=/; max-age=" + strconv.Itoa(int(signalLifetime/time.Second)) + "; SameSite=Lax"
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/javascript; charset=utf-8")
-	hdr.Set("Cache-Control", "no-store, private")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Del("Content-Length")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err := w.Write([]byte(`(function(){document.cookie="` + cookie + `"+(location.protocol==="https:"?"; Secure":"");})();` + "\n"))
-	return err
-}
-
 // pageSnippet is what HTML pages get before </head>. A nonce the page's
 // Content-Security-Policy grants to scripts is given to our tags too, so
 // nonce-based policies keep working.
-func (h *Handler) pageSnippet(hdr http.Header) []byte {
+func (h *Handler) pageSnippet(hdr http.Header, crawlerScript bool) []byte {
 	nonce := cspNonce(hdr.Values("Content-Security-Policy"))
 	attr := ""
 	if nonce != "" {
 		attr = ` nonce="` + nonce + `"`
 	}
 	var b strings.Builder
-	if h.jsCheckOn() {
+	if h.jsCheckOn() || crawlerScript {
 		b.WriteString(`<script src="` + scriptPath + `" defer` + attr + `></script>`)
 	}
 	if h.BotDetector {

@@ -89,12 +89,15 @@ func (h *Handler) trustedUserID(r *http.Request) (string, bool) {
 	if h.TrustedCookie == nil || len(h.trustedKey) < minTrustedSecret {
 		return "", false
 	}
-	for _, c := range r.CookiesNamed(h.TrustedCookie.Name) {
-		if id, ok := verifyTrusted(h.trustedKey, c.Value, now().Unix()); ok {
-			return id, true
+	var id string
+	found := false
+	eachCookie(r, func(name, value string) bool {
+		if name == h.TrustedCookie.Name {
+			id, found = verifyTrusted(h.trustedKey, value, now().Unix())
 		}
-	}
-	return "", false
+		return !found
+	})
+	return id, found
 }
 
 // verifyTrusted checks a trusted-user cookie value at time now (Unix

@@ -130,3 +130,24 @@ func TestTrustedCookieSecretTooShort(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustedUsersNotCountedByAntiFlood: a user with a valid trusted
+// cookie views pages past the AntiFlood limit; a forged cookie is counted.
+func TestTrustedUsersNotCountedByAntiFlood(t *testing.T) {
+	t.Setenv("CLEANTALK_TRUSTED_SECRET", trustedSecret)
+	e := newModulesEnv(t, "", "anti_flood on\n\t\ttrusted_cookie ct_trusted {env.CLEANTALK_TRUSTED_SECRET}")
+	valid := "ct_trusted=" + trustedCookieValue(trustedSecret, "7", time.Now().Unix()+3600)
+	for i := range defaultFloodViews + 5 {
+		if status, _ := e.browse("192.0.2.70", browserUA, valid); status != http.StatusOK {
+			t.Fatalf("trusted user, view %d: %d", i+1, status)
+		}
+	}
+	forged := "ct_trusted=" + trustedCookieValue("a-secret-the-attacker-made-up-0123456", "7", time.Now().Unix()+3600)
+	status := http.StatusOK
+	for range defaultFloodViews + 1 {
+		status, _ = e.browse("192.0.2.71", browserUA, forged)
+	}
+	if status != http.StatusForbidden {
+		t.Errorf("a forged cookie was not counted: view %d got %d", defaultFloodViews+1, status)
+	}
+}

@@ -48,21 +48,33 @@ type CheckRequest struct {
 	// EventTokenEnabled sends event_token_enabled=1: the bot detector script
 	// is on the page.
 	EventTokenEnabled bool
+	// HoneypotField is 1 when the form's honeypot field came back empty, 0
+	// when it was filled in; nil when the form had none.
+	HoneypotField *int
 	// SenderInfo and PostInfo are sent as JSON-encoded strings.
 	SenderInfo SenderInfo
 	PostInfo   PostInfo
-	// AllHeaders are the request headers, as AllHeaders returns them.
-	// Sensitive names are dropped again before sending.
+	// AllHeaders are the request headers, as RequestHeaders returns them.
+	// Sensitive and hop-by-hop names are dropped again before sending.
 	AllHeaders map[string]string
 }
 
-// SenderInfo is the `sender_info` object.
+// SenderInfo is the `sender_info` object. Empty strings and nil pointers
+// are left out.
 type SenderInfo struct {
 	Referrer     string // REFFERRER (sic): the Referer header
 	UserAgent    string // USER_AGENT
 	PageURL      string // page_url: the URL the form was posted to
 	FieldsNumber *int   // fields_number: number of form fields
-	SenderURL    string // sender_url: the website the sender gave
+	RequestType  string // request_type: the HTTP method
+	SenderURL    string // sender_url: the sender's website
+	// HoneypotValue and HoneypotSource are what a filled honeypot field
+	// held and its name (honeypot_field_value, honeypot_field_source); sent
+	// when HoneypotSource is set.
+	HoneypotValue  string
+	HoneypotSource string
+	// Browser are a page script's signals; nil leaves their keys out.
+	Browser *BrowserSignals
 }
 
 // PostInfo is the `post_info` object. CommentType is required when any
@@ -89,17 +101,10 @@ type checkWire struct {
 	JSOn              *int   `json:"js_on,omitempty"`
 	EventToken        string `json:"event_token,omitempty"`
 	EventTokenEnabled int    `json:"event_token_enabled,omitempty"`
+	HoneypotField     *int   `json:"honeypot_field,omitempty"`
 	SenderInfo        string `json:"sender_info,omitempty"`
 	PostInfo          string `json:"post_info,omitempty"`
 	AllHeaders        string `json:"all_headers,omitempty"`
-}
-
-type senderInfoWire struct {
-	Referrer     string `json:"REFFERRER,omitempty"`
-	UserAgent    string `json:"USER_AGENT,omitempty"`
-	PageURL      string `json:"page_url,omitempty"`
-	FieldsNumber *int   `json:"fields_number,omitempty"`
-	SenderURL    string `json:"sender_url,omitempty"`
 }
 
 type postInfoWire struct {
@@ -159,6 +164,7 @@ func buildCheckBody(method, key, agent string, req *CheckRequest) ([]byte, error
 		SubmitTime:     req.SubmitTime,
 		JSOn:           req.JSOn,
 		EventToken:     req.EventToken,
+		HoneypotField:  req.HoneypotField,
 	}
 	if req.EventTokenEnabled {
 		w.EventTokenEnabled = 1
@@ -201,6 +207,14 @@ func validateCheck(r *CheckRequest) error {
 	if r.SenderInfo.FieldsNumber != nil && *r.SenderInfo.FieldsNumber < 0 {
 		return errors.New("negative fields number")
 	}
+	if r.HoneypotField != nil && *r.HoneypotField != 0 && *r.HoneypotField != 1 {
+		return errors.New("honeypot_field must be 0 or 1")
+	}
+	if b := r.SenderInfo.Browser; b != nil {
+		if err := b.Validate(); err != nil {
+			return err
+		}
+	}
 	if r.PostInfo.CommentType == "" && r.PostInfo.PostURL != "" {
 		return errors.New("post info needs a comment type")
 	}
@@ -237,21 +251,6 @@ func mustIP(s string) string {
 	return a.Unmap().WithZone("").String()
 }
 
-func encodeSenderInfo(si SenderInfo) (string, error) {
-	w := senderInfoWire{
-		Referrer:     cleanUTF8(si.Referrer),
-		UserAgent:    cleanUTF8(si.UserAgent),
-		PageURL:      cleanUTF8(si.PageURL),
-		FieldsNumber: si.FieldsNumber,
-		SenderURL:    cleanUTF8(si.SenderURL),
-	}
-	if w == (senderInfoWire{}) {
-		return "", nil
-	}
-	b, err := marshalJSON(w)
-	return string(b), err
-}
-
 func encodePostInfo(pi PostInfo) (string, error) {
 	if pi.CommentType == "" {
 		return "", nil
@@ -263,7 +262,7 @@ func encodePostInfo(pi PostInfo) (string, error) {
 func encodeHeaders(h map[string]string) (string, error) {
 	out := make(map[string]string, len(h))
 	for name, v := range h {
-		if name == "" || isSensitiveHeader(name) {
+		if name == "" || isSensitiveHeader(name) || isHopByHop(strings.ToLower(strings.TrimSpace(name)), nil) {
 			continue
 		}
 		out[cleanUTF8(name)] = cleanUTF8(v)

@@ -268,3 +268,30 @@ func TestCheckFaultTimesThenRecovers(t *testing.T) {
 		t.Fatalf("third call: %v", err)
 	}
 }
+
+// The strict fake accepts every browser signal as the client encodes it.
+func TestCheckSendsBrowserSignals(t *testing.T) {
+	fc := fakecloud.New(t)
+	c := newClient(t, fc)
+	req := fullRequest()
+	req.HoneypotField = ptr(0)
+	req.SenderInfo.RequestType = "POST"
+	req.SenderInfo.SenderURL = "https://alice.example"
+	req.SenderInfo.HoneypotValue, req.SenderInfo.HoneypotSource = "bot@example.org", "apbct__email_id__caddy"
+	req.SenderInfo.Browser = &ctapi.BrowserSignals{
+		CheckJSCookie: "1700000000.abc", VisibleFields: []string{"email"}, InvisibleFields: []string{"apbct__email_id__caddy"},
+		PageSetTimestamp: 1700000100, SiteLandingTS: 1700000000, PageHits: 2, PreviousReferrer: "https://site.example/",
+		TimezoneHours: -3.5, SourceURLs: []ctapi.VisitedURL{{URL: "site.example/contact", Times: []int64{1700000100}}},
+		Gathering: &ctapi.Gathering{MousePositions: [][3]int{}, Scrolled: true, InputFocused: true, Screen: &ctapi.Screen{FullWidth: 800}},
+	}
+	if _, err := c.CheckMessage(context.Background(), req); err != nil {
+		t.Fatalf("CheckMessage: %v", err)
+	}
+	got := fc.Checks()[0]
+	si := got.SenderInfo
+	if *got.HoneypotField != 0 || si["honeypot_field_source"] != "apbct__email_id__caddy" || si["js_timezone"] != -3.5 ||
+		si["page_hits"] != "2" || si["has_scrolled"] != "true" || si["has_input_focused"] != `"true"` ||
+		si["mouse_cursor_positions"] != "[]" || si["key_press_timestamp"] != nil || si["sender_url"] != "https://alice.example" {
+		t.Fatalf("sender_info = %v", si)
+	}
+}

@@ -169,7 +169,7 @@ func TestNoFailoverOnCloudError(t *testing.T) {
 // TestRetryNeedsTimeLeft: when finding another address leaves less than
 // about a third of the budget, there is no retry.
 func TestRetryNeedsTimeLeft(t *testing.T) {
-	const budget = time.Second
+	const budget = 3 * time.Second
 	for _, tt := range []struct {
 		name      string
 		slow      time.Duration
@@ -194,8 +194,8 @@ func TestRetryNeedsTimeLeft(t *testing.T) {
 // TestCallNeverOutlivesTimeout: with every server hanging, the call still
 // ends on time, after trying both addresses.
 func TestCallNeverOutlivesTimeout(t *testing.T) {
-	const timeout = 600 * time.Millisecond
-	const slack = 300 * time.Millisecond
+	const timeout = time.Second
+	const slack = time.Second
 	b := newBadServer(t, badHandlers["stalled"])
 	b.fc.SetFault(fakecloud.Delay(time.Minute))
 	c := b.client(t, timeout, nil)
@@ -309,7 +309,7 @@ func TestConcurrentCalls(t *testing.T) {
 // used, whether the host is an IP literal, a name with one address, or a
 // name whose other address already refused the connection.
 func TestSlowAnswerWithoutAnotherAddress(t *testing.T) {
-	const budget = 2 * time.Second
+	const budget = 4 * time.Second
 	fc := fakecloud.New(t)
 	port := strconv.Itoa(int(fc.Addr().Port()))
 	one := &mapResolver{addrs: map[string][]netip.Addr{fakeHost: {netip.MustParseAddr("127.0.0.1")}}}
@@ -342,7 +342,7 @@ func TestSlowAnswerWithoutAnotherAddress(t *testing.T) {
 // first attempt is cut off after 60% of the budget, and the retry answers
 // within the budget.
 func TestStalledServerStillLeavesTimeForAnother(t *testing.T) {
-	const budget = 2 * time.Second
+	const budget = 5 * time.Second
 	b := newBadServer(t, badHandlers["stalled"])
 	c := b.client(t, budget, nil)
 	start := time.Now()
@@ -359,7 +359,7 @@ func TestStalledServerStillLeavesTimeForAnother(t *testing.T) {
 // TestAnswerDoesNotWaitForTheAddressLookup: an answer that arrives while
 // the call is still looking for another address is returned at once.
 func TestAnswerDoesNotWaitForTheAddressLookup(t *testing.T) {
-	const budget = 2 * time.Second
+	const budget = 4 * time.Second
 	fc := fakecloud.New(t)
 	port := strconv.Itoa(int(fc.Addr().Port()))
 	res := &mapResolver{slowNth: 2, slowFor: time.Minute, addrs: map[string][]netip.Addr{fakeHost: {

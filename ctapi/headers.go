@@ -32,20 +32,59 @@ func isSensitiveHeader(name string) bool {
 	return false
 }
 
+// hopByHopHeaders belong to one connection, not to the request (RFC 9110
+// §7.6.1); the official plugin's all_headers has none of them, nor any
+// Proxy-* header.
+var hopByHopHeaders = []string{"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"}
+
+// isHopByHop reports whether a header (lower case) belongs to the
+// connection: a hop-by-hop header, a Proxy-* header, or one the Connection
+// header names.
+func isHopByHop(n string, connection []string) bool {
+	return slices.Contains(hopByHopHeaders, n) || strings.HasPrefix(n, "proxy-") || slices.Contains(connection, n)
+}
+
+// connectionOptions returns the header names a Connection header lists, in
+// lower case.
+func connectionOptions(h http.Header) []string {
+	var names []string
+	for _, v := range h.Values("Connection") {
+		for _, opt := range strings.Split(v, ",") {
+			if opt = strings.ToLower(strings.TrimSpace(opt)); opt != "" {
+				names = append(names, opt)
+			}
+		}
+	}
+	return names
+}
+
+// RequestHeaders returns the `all_headers` map of a request as the official
+// plugin sends it: AllHeaders of its header, and Host.
+func RequestHeaders(r *http.Request) map[string]string {
+	out := AllHeaders(r.Header)
+	if r.Host != "" {
+		out["Host"] = r.Host
+	}
+	return out
+}
+
 // AllHeaders returns the request headers as the `all_headers` map: canonical
 // names, multiple values joined with ", ", and without cookies, credentials,
-// tokens, secrets and signatures (see isSensitiveHeader). Go keeps the Host
-// header out of http.Header; callers add it if they want it sent.
+// tokens, secrets and signatures (see isSensitiveHeader), nor the headers of
+// the connection (Connection, those it names, Keep-Alive, TE, Trailer,
+// Transfer-Encoding, Upgrade, Proxy-*). Go keeps the Host header out of
+// http.Header; RequestHeaders adds it.
 func AllHeaders(h http.Header) map[string]string {
 	names := make([]string, 0, len(h))
 	for name := range h {
 		names = append(names, name)
 	}
 	slices.Sort(names) // a stable join order when two keys share a canonical form
+	connection := connectionOptions(h)
 	out := make(map[string]string, len(h))
 	for _, name := range names {
 		vals := h[name]
-		if len(vals) == 0 || isSensitiveHeader(name) {
+		if len(vals) == 0 || isSensitiveHeader(name) || isHopByHop(strings.ToLower(name), connection) {
 			continue
 		}
 		key := http.CanonicalHeaderKey(name)

@@ -34,6 +34,14 @@ func TestAllHeadersRedacts(t *testing.T) {
 		"X-Authenticated-User":    {"u"},
 		"Www-Authenticate":        {"Basic"},
 		"X-Empty":                 {},
+		"Connection":              {"keep-alive, X-Hop"},
+		"X-Hop":                   {"1"},
+		"Keep-Alive":              {"timeout=5"},
+		"Te":                      {"trailers"},
+		"Trailer":                 {"X-Sum"},
+		"Transfer-Encoding":       {"chunked"},
+		"Upgrade":                 {"h2c"},
+		"Proxy-Connection":        {"keep-alive"},
 	}
 	got := ctapi.AllHeaders(h)
 	want := map[string]string{
@@ -44,6 +52,20 @@ func TestAllHeadersRedacts(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("AllHeaders =\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestRequestHeadersCarryHost(t *testing.T) {
+	r, err := http.NewRequest(http.MethodPost, "http://site.example:8080/contact", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Accept", "*/*")
+	r.Header.Set("Connection", "close")
+	got := ctapi.RequestHeaders(r)
+	want := map[string]string{"Accept": "*/*", "Host": "site.example:8080"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("RequestHeaders = %v, want %v", got, want)
 	}
 }
 

@@ -18,6 +18,7 @@ const (
 	apiFaultError
 	apiFaultCorruptGzip
 	apiFaultWrongCK
+	apiFaultWrongUACount
 	apiFaultMissingFile
 )
 
@@ -51,6 +52,9 @@ func CorruptGzip() APIFault { return APIFault{kind: apiFaultCorruptGzip} }
 // WrongCKCount makes ck_list announce one network more than the files hold.
 func WrongCKCount() APIFault { return APIFault{kind: apiFaultWrongCK} }
 
+// WrongUACount makes ck_list's ua_count one more than the ua_list holds.
+func WrongUACount() APIFault { return APIFault{kind: apiFaultWrongUACount} }
+
 // MissingFile makes the first bl_list data file answer 404.
 func MissingFile() APIFault { return APIFault{kind: apiFaultMissingFile} }
 
@@ -61,7 +65,7 @@ func (f APIFault) Times(n int) APIFault {
 }
 
 func (f APIFault) onFiles() bool {
-	return f.kind == apiFaultCorruptGzip || f.kind == apiFaultWrongCK || f.kind == apiFaultMissingFile
+	return f.kind == apiFaultCorruptGzip || f.kind == apiFaultWrongCK || f.kind == apiFaultWrongUACount || f.kind == apiFaultMissingFile
 }
 
 // takeAPIFault returns the current fault if it acts on files (files true) or

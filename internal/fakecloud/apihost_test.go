@@ -205,7 +205,7 @@ func TestFileFaults(t *testing.T) {
 }
 
 func TestSFWLogsValidation(t *testing.T) {
-	good := `[["192.0.2.1",1,2,1700000000,"DB_MATCH",null,null,{}],["2001:db8::1",0,1,1700000001,"BOT_PROTECTION","curl",3,{"nd":"2001:db8::/32","fu":"/a","lu":"/b"}]]`
+	good := `[["192.0.2.1",1,2,1700000000,"DB_MATCH",null,null,{}],["2001:db8::1",0,1,1700000001,"BOT_PROTECTION","curl",3,{"fu":"/a","lu":"/b"}]]`
 	logs := func(data, rows string) string {
 		return form("method_name", "sfw_logs", "auth_key", fakecloud.DefaultKey, "data", data, "rows", rows, "timestamp", "1700000100")
 	}
@@ -215,7 +215,7 @@ func TestSFWLogsValidation(t *testing.T) {
 		t.Fatalf("status %d answer %s", status, answer)
 	}
 	calls := fc.SFWLogs()
-	if len(calls) != 1 || len(calls[0].Rows) != 2 || *calls[0].Rows[1].UAName != "curl" || calls[0].Rows[1].Additional["nd"] != "2001:db8::/32" {
+	if len(calls) != 1 || len(calls[0].Rows) != 2 || *calls[0].Rows[1].UAName != "curl" || calls[0].Rows[1].Additional["lu"] != "/b" {
 		t.Fatalf("calls %+v", calls)
 	}
 	bad := map[string]string{
@@ -231,6 +231,10 @@ func TestSFWLogsValidation(t *testing.T) {
 		"unknown additional":   logs(`[["192.0.2.1",1,2,1700000000,"DB_MATCH",null,null,{"zz":"x"}]]`, "1"),
 		"empty ua name":        logs(`[["192.0.2.1",1,2,1700000000,"DB_MATCH","",null,{}]]`, "1"),
 		"no rows":              logs(`[]`, "0"),
+		"unknown status":       logs(`[["192.0.2.1",1,2,1700000000,"BLOCKED",null,null,{}]]`, "1"),
+		"crawler network":      logs(`[["192.0.2.1",1,2,1700000000,"BOT_PROTECTION",null,null,{"nd":"192.0.2.0/24"}]]`, "1"),
+		"flood urls":           logs(`[["192.0.2.1",1,2,1700000000,"FLOOD_PROTECTION",null,null,{"fu":"/a"}]]`, "1"),
+		"flood ua_id":          logs(`[["192.0.2.1",1,2,1700000000,"FLOOD_PROTECTION","x",3,{}]]`, "1"),
 	}
 	for name, f := range bad {
 		t.Run(name, func(t *testing.T) {

@@ -103,7 +103,9 @@ type checkWire struct {
 var checkFields = jsonKeys(checkWire{})
 
 // senderInfoKeys are the sender_info keys the official clients send (the
-// WordPress and php-uni lists).
+// WordPress and php-uni lists, and the integrations' sender_url). The
+// values of the keys a proxy may send are checked by checkSenderInfo,
+// which refuses the secret ones.
 var senderInfoKeys = setOf(
 	"plugin_request_id", "wpms", "remote_addr", "USER_AGENT", "page_url", "cms_lang", "ct_options",
 	"fields_number", "direct_post", "request_type", "hook", "amp_detected", "headers_sent",
@@ -116,8 +118,8 @@ var senderInfoKeys = setOf(
 	"pixel_url", "pixel_setting", "cache_plugins_detected",
 	"bot_detector_fired_form_exclusions", "bot_detector_prepared_form_exclusions", "bot_detector_frontend_data_log",
 	"submit_time_calculation_enabled", "ct_gathering_loaded",
-	"honeypot_field_value", "honeypot_field_source", "server_info",
-	"php_session", "action", "sender_url",
+	"honeypot_field_value", "honeypot_field_source", "server_info", "sender_url",
+	"php_session", "action",
 )
 
 // postInfoKeys are the documented post_info keys.
@@ -230,10 +232,8 @@ func decodeCheck(members map[string]json.RawMessage, body []byte) (Check, error)
 	if w.SenderInfo != "" {
 		c.SenderInfo, err = decodeInfo("sender_info", w.SenderInfo, senderInfoKeys)
 		add(err)
-		if v, ok := c.SenderInfo["sender_url"]; ok {
-			if s, isStr := v.(string); !isStr || s == "" {
-				add(errors.New("sender_info.sender_url must be a non-empty string when sent"))
-			}
+		if err == nil {
+			add(checkSenderInfo(c.SenderInfo))
 		}
 	}
 	if w.PostInfo != "" {
@@ -314,8 +314,22 @@ func decodeHeaders(s string) (map[string]string, error) {
 		if k == "" || sensitiveHeader(k) {
 			return nil, fmt.Errorf("all_headers carries %q, which must not leave the server", k)
 		}
+		if hopByHop(k) {
+			return nil, fmt.Errorf("all_headers carries %q, a header of the connection, not of the request", k)
+		}
 	}
 	return m, nil
+}
+
+// hopByHop reports the headers of a connection (RFC 9110 §7.6.1), which the
+// official plugin's all_headers lacks.
+func hopByHop(name string) bool {
+	switch n := strings.ToLower(name); n {
+	case "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade":
+		return true
+	default:
+		return strings.HasPrefix(n, "proxy-")
+	}
 }
 
 // sensitiveHeader is the documented privacy rule (PHP SDK getAllHeaders).

@@ -59,6 +59,21 @@ func (r Row) csv() string {
 	return fmt.Sprintf("%d,%d,%d", r.Network, r.Mask, r.Status)
 }
 
+// UARow is one row of a ua_list file: a User-Agent template and its
+// status, 1 for an allowed bot and 0 for a blocked one.
+type UARow struct {
+	ID       int
+	Template string
+	Status   int
+}
+
+// csv writes the row as CleanTalk's files have it: comma-separated, with
+// the template enclosed in single quotes (a quote inside doubled), which is
+// how the plugin reads them (str_getcsv with ' as the enclosure).
+func (r UARow) csv() string {
+	return fmt.Sprintf("%d,'%s',%d", r.ID, strings.ReplaceAll(r.Template, "'", "''"), r.Status)
+}
+
 // servedFile is a file under /files/.
 type servedFile struct {
 	data   []byte
@@ -82,16 +97,16 @@ func (s *Server) blacklistsDB(w http.ResponseWriter, r *http.Request, form url.V
 	lists := form.Get("common_lists")
 	fault := s.takeAPIFault(true)
 	s.mu.Lock()
-	rows := s.personal
+	rows, ua := s.personal, s.uaPersonal
 	if lists == "1" {
-		rows = s.common
+		rows, ua = s.common, s.uaCommon
 	}
 	s.blCalls++
 	s.mu.Unlock()
 
 	id := newID()
 	base := "http://" + r.Host + "/files/"
-	files, index := s.makeFileSet(id, base, rows, fault)
+	files, index := s.makeFileSet(id, base, rows, ua, fault)
 	s.mu.Lock()
 	for name, f := range files {
 		s.files[name] = f
@@ -104,10 +119,10 @@ func (s *Server) blacklistsDB(w http.ResponseWriter, r *http.Request, form url.V
 	})
 }
 
-// makeFileSet builds the index, the bl_list data files, an empty ua_list and
-// the ck_list for rows, spoiled as fault says. It returns the files by name
-// and the index's name.
-func (s *Server) makeFileSet(id, base string, rows []Row, fault APIFault) (map[string]servedFile, string) {
+// makeFileSet builds the index, the bl_list data files, the ua_list and the
+// ck_list for rows and ua, spoiled as fault says. It returns the files by
+// name and the index's name.
+func (s *Server) makeFileSet(id, base string, rows []Row, ua []UARow, fault APIFault) (map[string]servedFile, string) {
 	files := make(map[string]servedFile)
 	var index strings.Builder
 	for n, start := 1, 0; start < len(rows) || n == 1; n++ {
@@ -135,9 +150,17 @@ func (s *Server) makeFileSet(id, base string, rows []Row, fault APIFault) (map[s
 	}
 	indexName := "bl_list_" + id + ".multifiles.csv.gz"
 	files[indexName] = servedFile{data: gzipBytes(index.String()), status: http.StatusOK}
-	files["ua_list_"+id+".csv.gz"] = servedFile{data: gzipBytes(""), status: http.StatusOK}
+	var uaFile strings.Builder
+	for _, r := range ua {
+		uaFile.WriteString(r.csv() + "\n")
+	}
+	uaCount := len(ua)
+	if fault.kind == apiFaultWrongUACount {
+		uaCount++
+	}
+	files["ua_list_"+id+".csv.gz"] = servedFile{data: gzipBytes(uaFile.String()), status: http.StatusOK}
 	files["ck_list_"+id+".csv.gz"] = servedFile{
-		data:   gzipBytes(`"networks_count",` + strconv.Itoa(count) + "\n" + `"ua_count",0` + "\n"),
+		data:   gzipBytes(`"networks_count",` + strconv.Itoa(count) + "\n" + `"ua_count",` + strconv.Itoa(uaCount) + "\n"),
 		status: http.StatusOK,
 	}
 	return files, indexName

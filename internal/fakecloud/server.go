@@ -54,6 +54,8 @@ type Server struct {
 	checks     []Check
 	common     []Row
 	personal   []Row
+	uaCommon   []UARow
+	uaPersonal []UARow
 	blCalls    int
 	sfwLogs    []SFWLogsCall
 	feedback   []string
@@ -195,6 +197,15 @@ func (s *Server) SetBlacklist(common, personal []Row) {
 	defer s.mu.Unlock()
 	s.common = slices.Clone(common)
 	s.personal = slices.Clone(personal)
+}
+
+// SetUAList sets the ua_list files 2s_blacklists_db hands out: common for
+// common_lists=1, personal for common_lists=0.
+func (s *Server) SetUAList(common, personal []UARow) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.uaCommon = slices.Clone(common)
+	s.uaPersonal = slices.Clone(personal)
 }
 
 // BlacklistCalls is the number of 2s_blacklists_db calls answered.

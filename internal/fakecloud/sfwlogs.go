@@ -97,6 +97,22 @@ func decodeLogRow(raw json.RawMessage) (SFWLogsRow, error) {
 	if !logStatus.MatchString(r.Status) {
 		errs = append(errs, fmt.Errorf("status %q is not an upper-case name", r.Status))
 	}
+	// The statuses the official clients send, and what their modules' rows
+	// carry (plugin-behaviour §6): AntiFlood rows only the User-Agent,
+	// AntiCrawler rows no network.
+	switch r.Status {
+	case "DB_MATCH", "PERSONAL_LIST_MATCH":
+	case "BOT_PROTECTION":
+		if _, ok := r.Additional["nd"]; ok {
+			errs = append(errs, errors.New("BOT_PROTECTION row with a network"))
+		}
+	case "FLOOD_PROTECTION":
+		if len(r.Additional) != 0 || r.UAID != nil {
+			errs = append(errs, errors.New("FLOOD_PROTECTION row with more than the User-Agent"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("status %q is none the official clients send", r.Status))
+	}
 	if r.UAName != nil && *r.UAName == "" {
 		errs = append(errs, errors.New("ua_name is empty; send null"))
 	}

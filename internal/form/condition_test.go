@@ -49,6 +49,10 @@ func TestConditionHolds(t *testing.T) {
 	if !(Condition{Name: "title", Values: []string{"Special:Create account"}}).Holds(nil, fl("title", "special:create_account")) {
 		t.Error("a title in the query string with another spelling")
 	}
+	// A field is found under the name PHP gives it.
+	if !(Condition{Name: "wpTextbox1"}).Holds(fl(" wpTextbox1", "x"), nil) || !(Condition{Name: "wp_Textbox1"}).Holds(fl("wp.Textbox1", "x"), nil) {
+		t.Error("a field spelled as PHP reads it")
+	}
 }
 
 func TestWithQuery(t *testing.T) {

@@ -111,13 +111,19 @@ const (
 func mediaKind(contentType string) (kind, string, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
-		return kindUnsupported, "", fmt.Errorf("%w: %q", ErrUnsupported, contentType)
+		// PHP reads a form whatever follows its type ("…urlencoded, x"),
+		// and so must the check, or such a post would pass unread.
+		mt, params = phpMediaType(contentType)
 	}
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		return kindURLEncoded, "", nil
 	case mt == "multipart/form-data":
 		b := params["boundary"]
+		if !validBoundary(b) {
+			_, php := phpMediaType(contentType)
+			b = php["boundary"]
+		}
 		if !validBoundary(b) {
 			return kindMultipart, "", errors.New("form: multipart body without a valid boundary")
 		}
@@ -126,6 +132,32 @@ func mediaKind(contentType string) (kind, string, error) {
 		return kindJSON, "", nil
 	}
 	return kindUnsupported, "", fmt.Errorf("%w: %q", ErrUnsupported, mt)
+}
+
+// phpMediaType reads a Content-Type as PHP does (SAPI's post reader and
+// rfc1867.c): the type is what comes before the first ';', ',' or space,
+// in any case; the multipart boundary follows the first "boundary" and
+// its '=', quoted or up to a ',' or ';'.
+func phpMediaType(contentType string) (string, map[string]string) {
+	mt := contentType
+	if i := strings.IndexAny(mt, ";, "); i >= 0 {
+		mt = mt[:i]
+	}
+	params := map[string]string{}
+	if i := strings.Index(strings.ToLower(contentType), "boundary"); i >= 0 {
+		if _, b, ok := strings.Cut(contentType[i:], "="); ok {
+			if q, ok := strings.CutPrefix(b, `"`); ok {
+				b, _, ok = strings.Cut(q, `"`)
+				if !ok {
+					b = ""
+				}
+			} else if j := strings.IndexAny(b, ",;"); j >= 0 {
+				b = b[:j]
+			}
+			params["boundary"] = b
+		}
+	}
+	return strings.ToLower(mt), params
 }
 
 // Parse parses a copy of a request body according to its Content-Type and

@@ -29,6 +29,21 @@ func blockedNetworks(es []entry, emit func(key u128, bits uint8)) {
 	subtract(es, func(c category) bool { return c == catCommonBlack || c == catPersonalBlack }, anyAllow, emit)
 }
 
+// allowedNetworks computes the networks of one family where an allow row
+// decides, the set Table.Allowed looks in:
+//
+//	private allow ∪ (CleanTalk allow − private deny).
+func allowedNetworks(es []entry, emit func(key u128, bits uint8)) {
+	var privDeny []entry
+	for _, e := range es {
+		if e.cat == catPrivateDeny {
+			privDeny = append(privDeny, e)
+		}
+	}
+	subtract(es, func(c category) bool { return c == catPrivateAllow }, nil, emit)
+	subtract(es, func(c category) bool { return c == catCommonWhite || c == catPersonalWhite }, privDeny, emit)
+}
+
 // subtract emits every entry of es whose category is selected by deny, minus
 // the networks in allows. Both slices are sorted by cmpEntry.
 //

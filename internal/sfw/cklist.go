@@ -75,12 +75,17 @@ func ReadCKList(gz io.Reader) (Checksums, error) {
 // match; it has no notion of a skipped row. So the count checks that the
 // download is complete, while ReadBLList limits malformed rows separately.
 func (c Checksums) Verify(read, skipped int) error {
+	return verifyCount("networks_count", c.Networks, read, skipped)
+}
+
+// verifyCount compares the rows of a download with a ck_list count.
+func verifyCount(name string, want, read, skipped int) error {
 	if read < 0 || skipped < 0 {
 		return fmt.Errorf("sfw: verify: negative row count (%d read, %d skipped)", read, skipped)
 	}
-	if got := read + skipped; got != c.Networks {
-		return fmt.Errorf("sfw: networks_count mismatch: got %d rows (%d read, %d skipped), ck_list says %d",
-			got, read, skipped, c.Networks)
+	if got := read + skipped; got != want {
+		return fmt.Errorf("sfw: %s mismatch: got %d rows (%d read, %d skipped), ck_list says %d",
+			name, got, read, skipped, want)
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func naiveScan(rows []naiveRow, ip netip.Addr) Match {
 	}
 }
 
-// checkAgainstNaive compares Explain and Blocked with the reference for
+// checkAgainstNaive compares Explain, Blocked and Allowed with the reference for
 // every address and reports the first few differences.
 func checkAgainstNaive(t testing.TB, tbl *Table, rows []Row, ips []netip.Addr) {
 	t.Helper()
@@ -103,10 +103,10 @@ func checkAgainstNaive(t testing.TB, tbl *Table, rows []Row, ips []netip.Addr) {
 	for _, ip := range ips {
 		want := naiveScan(ref, ip)
 		got := tbl.Explain(ip)
-		blocked := tbl.Blocked(ip)
-		if got != want || blocked != want.Blocked {
+		blocked, allowed := tbl.Blocked(ip), tbl.Allowed(ip)
+		if got != want || blocked != want.Blocked || allowed != (want.Listed && want.Whitelist) {
 			bad++
-			t.Errorf("%v: Explain = %+v, Blocked = %v; want %+v", ip, got, blocked, want)
+			t.Errorf("%v: Explain = %+v, Blocked = %v, Allowed = %v; want %+v", ip, got, blocked, allowed, want)
 			if bad >= 10 {
 				t.Fatalf("stopping after %d differences", bad)
 			}

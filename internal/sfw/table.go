@@ -15,6 +15,8 @@ import (
 type Table struct {
 	blocked4 rangeSet4 // the blocked IPv4 addresses, for Blocked
 	blocked6 bart.Lite // the blocked IPv6 networks, for Blocked
+	allowed4 rangeSet4 // the IPv4 addresses an allow row decides, for Allowed
+	allowed6 bart.Lite // the IPv6 networks an allow row decides, for Allowed
 	v4       index[uint32]
 	v6       index[u128]
 	// shadow4 and shadow6 are the rows that lost to a higher-ranking row of
@@ -92,6 +94,15 @@ func build(v4, v6 []entry) *Table {
 	blockedNetworks(v6, func(key u128, bits uint8) {
 		t.blocked6.Insert(netip.PrefixFrom(addrOf(key, false), int(bits)))
 	})
+	spans = spans[:0]
+	allowedNetworks(v4, func(key u128, bits uint8) {
+		first := key4(key)
+		spans = append(spans, span{first, first | ^mask4(^uint32(0), bits)})
+	})
+	t.allowed4.init(spans)
+	allowedNetworks(v6, func(key u128, bits uint8) {
+		t.allowed6.Insert(netip.PrefixFrom(addrOf(key, false), int(bits)))
+	})
 	t.stats = computeStats(t, v4, v6)
 	return t
 }
@@ -100,18 +111,28 @@ func build(v4, v6 []entry) *Table {
 // lookup in the precomputed blocked set of the address's family, no locks,
 // no allocation. An invalid address is never blocked.
 func (t *Table) Blocked(ip netip.Addr) bool {
-	if t == nil {
-		return false
-	}
+	return t != nil && inSets(&t.blocked4, &t.blocked6, ip)
+}
+
+// inSets looks ip up in the set of its family.
+func inSets(v4 *rangeSet4, v6 *bart.Lite, ip netip.Addr) bool {
 	if ip.Is4() {
 		b := ip.As4()
-		return t.blocked4.has(binary.BigEndian.Uint32(b[:]))
+		return v4.has(binary.BigEndian.Uint32(b[:]))
 	}
 	if ip.Is4In6() {
 		b := ip.As16()
-		return t.blocked4.has(binary.BigEndian.Uint32(b[12:]))
+		return v4.has(binary.BigEndian.Uint32(b[12:]))
 	}
-	return t.blocked6.Lookup(ip)
+	return v6.Lookup(ip)
+}
+
+// Allowed reports whether an allow row decides the verdict for ip: an
+// allow_ip entry, or a CleanTalk whitelist row not overridden by deny_ip.
+// Such an address skips the firewall's other modules, as a whitelisted
+// address does in CleanTalk's plugin. It is as fast as Blocked.
+func (t *Table) Allowed(ip netip.Addr) bool {
+	return t != nil && inSets(&t.allowed4, &t.allowed6, ip)
 }
 
 // Explain returns the verdict for ip together with the row that decides it.

@@ -1,0 +1,133 @@
+package cleantalk
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/tracing"
+	"github.com/chromedp/chromedp"
+)
+
+// traceEvent is the part of a Chromium trace event the cost test reads.
+type traceEvent struct {
+	Name string  `json:"name"`
+	Dur  float64 `json:"dur"` // µs
+	Args struct {
+		Data struct {
+			URL string `json:"url"`
+		} `json:"data"`
+	} `json:"args"`
+}
+
+// scriptCost loads path n times under Chromium's tracer and returns the
+// main-thread time, in ms, that the scripts whose URL contains script took
+// on each load: evaluating them (which a deferred script does before the
+// page's DOMContentLoaded), and the calls into them afterwards (idle
+// callbacks, handlers).
+func scriptCost(t *testing.T, ctx context.Context, path, script string, n int) (eval, later []float64) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		var e, l float64
+		for _, ev := range traceLoad(t, ctx, path, script) {
+			switch ev.Name {
+			case "EvaluateScript":
+				e += ev.Dur / 1000
+			case "FunctionCall":
+				l += ev.Dur / 1000
+			}
+		}
+		eval, later = append(eval, e), append(later, l)
+	}
+	return eval, later
+}
+
+// traceLoad loads path under the tracer and returns the events of the
+// scripts whose URL contains script.
+func traceLoad(t *testing.T, ctx context.Context, path, script string) []traceEvent {
+	t.Helper()
+	var (
+		mu     sync.Mutex
+		events []traceEvent
+		done   = make(chan struct{})
+		once   sync.Once
+	)
+	// A listener stays as long as its context; this load's ends here.
+	listenCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	chromedp.Listen(listenCtx, func(ev any) {
+		switch ev := ev.(type) {
+		case *tracing.EventDataCollected:
+			mu.Lock()
+			defer mu.Unlock()
+			for _, v := range ev.Value {
+				var e traceEvent
+				if json.Unmarshal(v, &e) == nil && strings.Contains(e.Args.Data.URL, script) {
+					events = append(events, e)
+				}
+			}
+		case *tracing.EventTracingComplete:
+			once.Do(func() { close(done) })
+		}
+	})
+	_, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{
+		TransferMode: tracing.StartTransferModeReportEvents,
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Loaded, the idle callback run, and a little more.
+	err = chromedp.Do(ctx, chromedp.Navigate(siteURL+path), waitJS(`document.readyState === "complete"`), chromedp.Sleep(1200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the trace did not complete")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(events)
+}
+
+func median(s []float64) float64 {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// The page script costs a page no measurable main-thread time. Chromium's
+// tracer attributes every millisecond of the script's own work; the form
+// page is loaded with it and with a one-line script instead, in one run.
+// Medians, as the machine may be busy.
+func TestBrowserScriptMainThreadCost(t *testing.T) {
+	ctx := browser(t)
+	app := signalsApp(t)
+	e := newEnv(t, browserFormSetup(app, "js_check off"))
+	const loads = 9
+	scriptCost(t, ctx, "/form?m=cost&noop", "noop.js", 2) // warm up
+	noopEval, _ := scriptCost(t, ctx, "/form?m=cost&noop", "noop.js", loads)
+	e.load(browserFormSetup(app, ""))
+	scriptCost(t, ctx, "/form?m=cost", scriptPath, 2)
+	eval, later := scriptCost(t, ctx, "/form?m=cost", scriptPath, loads)
+	t.Logf("per page load, median of %d: evaluating the module's script %.2f ms (a one-line script: %.2f ms); its idle-time setup %.2f ms",
+		loads, median(eval), median(noopEval), median(later))
+	// Loose bounds: the machine may be busy. Browser storage, which cost
+	// 3 to 14 ms a page load here, is kept out by TestBrowserSendsThePluginSignals.
+	if median(eval) > median(noopEval)+3 {
+		t.Errorf("evaluating the script holds the page up %.2f ms, a one-line script %.2f ms", median(eval), median(noopEval))
+	}
+	if median(later) > 6 {
+		t.Errorf("the script's setup takes %.2f ms", median(later))
+	}
+}
