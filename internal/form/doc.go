@@ -16,12 +16,18 @@
 //     contents, and JSON of any depth flattened to dotted paths);
 //     [ParsePrefix] does the same for the start of a longer body, returning
 //     the fields that lie wholly inside it.
+//   - [ParseXMLRPC] reads an XML-RPC request as WordPress' server reads it
+//     (xmlrpc.go) and returns the fields of each method call it runs, a
+//     system.multicall's calls one by one; values without a name (where
+//     XML-RPC passes credentials) are never fields. Read does so for XML
+//     bodies, and for any body when asked (ReadOptions.XMLRPC).
 //
 // Then [Mapping.Apply] picks CleanTalk's sender_email, sender_nickname,
 // message and phone from the fields, plus the bot-detector event token, and
 // [Strip] removes service fields (such as ct_bot_detector_event_token) from
 // the body by byte offsets, leaving every other byte as sent.
 //
-// Besides the standard library the package uses andybalholm/brotli and
+// Besides the standard library (encoding/xml, which resolves no external
+// entities; a DTD is refused) the package uses andybalholm/brotli and
 // klauspost/compress/zstd, for those two content codings.
 package form

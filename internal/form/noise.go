@@ -20,6 +20,8 @@ var machineryNames = set(
 	"woocommerce_checkout_update_totals", "terms", "terms-field", "payment_method",
 	"ship_to_different_address", "createaccount", "wc_reset_password", "rest_route", "wc-ajax",
 	"state", // Gravity Forms' serialized form state (state_1)
+	// XML-RPC: the method of a call
+	"methodName",
 	// MediaWiki's edit, sign-up and API machinery
 	"wpUnicodeCheck", "wpStarttime", "wpEdittime", "wpAutoSummary", "model", "format", "mode",
 	"wpUltimateParam", "oldid", "parentRevId", "editRevId", "baseRevId", "wpScrolltop", "wpSection",

@@ -134,6 +134,17 @@ func mediaKind(contentType string) (kind, string, error) {
 	return kindUnsupported, "", fmt.Errorf("%w: %q", ErrUnsupported, mt)
 }
 
+// xmlMedia reports whether a Content-Type says the body is XML: text/xml,
+// application/xml or a type ending in +xml.
+func xmlMedia(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		mt, _ = phpMediaType(contentType)
+	}
+	return mt == "text/xml" || mt == "application/xml" ||
+		strings.HasSuffix(mt, "+xml") && (strings.HasPrefix(mt, "application/") || strings.HasPrefix(mt, "text/"))
+}
+
 // phpMediaType reads a Content-Type as PHP does (SAPI's post reader and
 // rfc1867.c): the type is what comes before the first ';', ',' or space,
 // in any case; the multipart boundary follows the first "boundary" and

@@ -1,6 +1,7 @@
 package form
 
 import (
+	"errors"
 	"net/http"
 )
 
@@ -17,6 +18,12 @@ type ReadOptions struct {
 	MaxUpload int64
 	// TempDir is where spooled bodies go; "" is os.TempDir().
 	TempDir string
+	// XMLRPC reads the body as an XML-RPC request too, whatever its
+	// Content-Type (see Submission.RPC), as WordPress' xmlrpc.php reads
+	// php://input. A multipart/form-data body is not read so: PHP keeps it
+	// from the application. A body whose Content-Type says XML is read so
+	// anyway.
+	XMLRPC bool
 	// Limits bounds the parse.
 	Limits Limits
 }
@@ -30,13 +37,52 @@ type Submission struct {
 	// ErrTruncated (longer than MaxBody), ErrTooManyFields, ErrTooDeep,
 	// ErrRatio or ErrUploadTooLarge.
 	Partial error
+	// RPC is the body read as an XML-RPC request: when its Content-Type
+	// says XML (text/xml, application/xml, …+xml), or when
+	// ReadOptions.XMLRPC asks for it. It is nil when the body is no
+	// XML-RPC request (see ErrNotXMLRPC).
+	RPC *RPC
 
 	contentType string
 	kind        kind
+	xml         bool // the Content-Type says XML
 	boundary    string
 	captured    Captured // held here: one allocation less per check
 	spool       *spool
 	editable    bool // the body is whole in memory as sent: Strip may rewrite it
+}
+
+// RPC is a request body read as an XML-RPC request (see [ParseXMLRPC]).
+type RPC struct {
+	// Calls are the calls the server runs, in order, each with its own
+	// fields.
+	Calls []Fields
+	// Partial is nil when the whole request was read, else why only part
+	// of it was (as Submission.Partial).
+	Partial error
+	// Err is why a body that starts as an XML-RPC request could not be
+	// read as one: it is not well-formed XML, or it holds a DTD. Calls is
+	// then empty.
+	Err error
+	// Typed reports that the Content-Type says XML: the body is no form.
+	Typed bool
+}
+
+// readRPC reads body as an XML-RPC request, whole when cut is nil and its
+// start otherwise (cut says why).
+func (s *Submission) readRPC(body []byte, cut error, lim Limits) {
+	calls, err := parseXMLRPC(body, lim, cut != nil)
+	switch {
+	case errors.Is(err, ErrNotXMLRPC):
+		return
+	case err == nil, IsPartial(err):
+		s.RPC = &RPC{Calls: calls, Partial: err, Typed: s.xml}
+		if err == ErrTruncated {
+			s.RPC.Partial = cut
+		}
+	default:
+		s.RPC = &RPC{Err: err, Typed: s.xml}
+	}
 }
 
 // Read reads the submission that r carries and puts the body back, so that
@@ -48,18 +94,24 @@ type Submission struct {
 //   - any other longer body is read up to MaxBody, and the fields that lie
 //     wholly inside those bytes are returned, Partial [ErrTruncated];
 //   - a body with a Content-Encoding is decoded for the parse, up to
-//     MaxBody decoded bytes and [MaxRatio] times its encoded size.
+//     MaxBody decoded bytes and [MaxRatio] times its encoded size;
+//   - a body whose Content-Type says XML, and any body but a multipart one
+//     with ReadOptions.XMLRPC, is read as an XML-RPC request too
+//     (Submission.RPC), in the same bounds.
 //
 // Errors: [ErrUnsupported] for a content type that is not a form (nothing
-// is read), [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
+// is read, unless the body is read as an XML-RPC request), [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
 // when reading failed (wrapping an *http.MaxBytesError when an outer limit
 // fired), or the syntax error of a malformed body. The Submission is never
 // nil; Release must be called once the next handler has returned.
 func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	s := &Submission{contentType: r.Header.Get("Content-Type")}
-	var err error
-	if s.kind, s.boundary, err = mediaKind(s.contentType); err != nil {
-		return s, err
+	var formErr error
+	s.kind, s.boundary, formErr = mediaKind(s.contentType)
+	s.xml = xmlMedia(s.contentType)
+	rpc := s.xml || opt.XMLRPC && s.kind != kindMultipart
+	if formErr != nil && !rpc {
+		return s, formErr
 	}
 	codings := Codings(r.Header.Values("Content-Encoding"))
 	if err := checkCodings(codings); err != nil {
@@ -70,23 +122,32 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 		return s, err
 	}
 	lim := opt.Limits.withDefaults()
+	var (
+		body = c.Bytes()
+		cut  error
+	)
 	switch {
 	case len(codings) > 0:
-		body, cut, err := decodeBody(r.Context(), codings, c.Bytes(), c.Complete(), opt.MaxBody)
-		if err != nil {
+		var err error
+		if body, cut, err = decodeBody(r.Context(), codings, c.Bytes(), c.Complete(), opt.MaxBody); err != nil {
 			return s, err
 		}
-		return s, s.parse(body, cut, lim)
 	case c.Complete():
 		s.editable = true
-		return s, s.parse(c.Bytes(), nil, lim)
 	case s.kind == kindMultipart && opt.MaxUpload > 0:
 		var err error
 		s.spool, s.Fields, s.Partial, err = readSpooled(r, c, opt.MaxBody+opt.MaxUpload, opt.TempDir, s.boundary, lim, opt.MaxBody, opt.MaxUpload)
 		return s, err
 	default:
-		return s, s.parse(c.Bytes(), ErrTruncated, lim)
+		cut = ErrTruncated
 	}
+	if rpc {
+		s.readRPC(body, cut, lim)
+	}
+	if formErr != nil {
+		return s, formErr
+	}
+	return s, s.parse(body, cut, lim)
 }
 
 // parse parses body, which is the whole submission when cut is nil and its
