@@ -139,17 +139,64 @@ func TestWordPressPresetCommentsOfUsers(t *testing.T) {
 			t.Errorf("POST / with rest_route in the body: %d, and the spam comment was stored", r.status)
 		}
 	})
+	// XML-RPC: wp.newComment, alone or wrapped in system.multicall, with
+	// the credentials as positional parameters.
+	rpcComment := func(text string) []string {
+		return []string{"wp.newComment", "<int>1</int>", rpcString(login), rpcString(password), "<int>1</int>",
+			rpcStruct(rpcMember("content", rpcString(text)))}
+	}
+	rpc := func(body string) appResponse {
+		return newAppClient(t, wordpressURL).do(http.MethodPost, "/xmlrpc.php", "text/xml", []byte(body))
+	}
 	t.Run("XML-RPC", func(t *testing.T) {
 		text := uniq("XML-RPC spam ") + " " + fakecloud.StopWord
-		body := fmt.Sprintf(`<?xml version="1.0"?><methodCall><methodName>wp.newComment</methodName><params>
-<param><value><int>1</int></value></param><param><value><string>%s</string></value></param>
-<param><value><string>%s</string></value></param><param><value><int>1</int></value></param>
-<param><value><struct><member><name>content</name><value><string>%s</string></value></member></struct></value></param>
-</params></methodCall>`, login, password, text)
-		r := newAppClient(t, wordpressURL).do(http.MethodPost, "/xmlrpc.php", "text/xml", []byte(body))
+		r := rpc(rpcRequest(rpcComment(text)[0], rpcComment(text)[1:]...))
 		if a.wpCommentsContaining(t, text) != 0 {
 			t.Errorf("POST /xmlrpc.php: %d, and the spam comment was stored", r.status)
 		}
+	})
+	t.Run("XML-RPC ham", func(t *testing.T) {
+		text := uniq("Grüße per XML-RPC — ") + "\nzweite Zeile: 日本語"
+		n := len(cloud.Checks())
+		r := rpc(rpcRequest(rpcComment(text)[0], rpcComment(text)[1:]...))
+		if r.status != http.StatusOK || !strings.Contains(r.body, "<int>") {
+			t.Fatalf("POST /xmlrpc.php: %d %.300s", r.status, r.body)
+		}
+		check := oneCheck(t, cloud, n, "check_message", "XML-RPC comment")
+		if check.Message != text || check.PostInfo["comment_type"] != "comment" {
+			t.Errorf("the cloud got message %q, comment_type %v", check.Message, check.PostInfo["comment_type"])
+		}
+		if a.wpCommentsContaining(t, text) != 1 {
+			t.Errorf("the comment was not stored as sent")
+		}
+	})
+	// Every call of a multicall is checked: spam in the second refuses
+	// the request, and neither comment is stored.
+	t.Run("XML-RPC multicall", func(t *testing.T) {
+		ham, spam := uniq("First, a clean one "), uniq("Then spam ")+" "+fakecloud.StopWord
+		n := len(cloud.Checks())
+		r := rpc(rpcMulticall(rpcComment(ham), rpcComment(spam)))
+		refused(t, r, "a multicall with spam second")
+		if checks := newChecks(cloud, n); len(checks) != 2 || checks[0].Message != ham || checks[1].Message != spam {
+			t.Errorf("checks %s, want the two comments", methods(checks))
+		}
+		if a.wpCommentsContaining(t, ham) != 0 || a.wpCommentsContaining(t, spam) != 0 {
+			t.Error("a comment of the refused multicall was stored")
+		}
+	})
+	// Logins through XML-RPC, one by one or by the hundred in a
+	// multicall, are WordPress' to answer: no check, no cloud call.
+	t.Run("XML-RPC logins", func(t *testing.T) {
+		calls := [][]string{{"wp.getUsersBlogs", rpcString(login), rpcString(password)}}
+		for i := range 100 {
+			calls = append(calls, []string{"wp.getUsersBlogs", rpcString(login), rpcString(fmt.Sprintf("guess-%d", i))})
+		}
+		n := len(cloud.Checks())
+		r := rpc(rpcMulticall(calls...))
+		if r.status != http.StatusOK || !strings.Contains(r.body, "blogName") || !strings.Contains(r.body, "Incorrect username or password") {
+			t.Errorf("POST /xmlrpc.php: %d %.500s", r.status, r.body)
+		}
+		noCheck(t, cloud, n, "XML-RPC logins")
 	})
 	notSent(t, cloud, password, nonce)
 }

@@ -2,6 +2,7 @@ package cleantalk
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/form"
 )
@@ -19,9 +20,11 @@ const (
 // defaultMaxUpload bounds the file parts of a multipart body spooled to disk.
 const defaultMaxUpload = 64 << 20
 
-// readOptions bounds the reading of a submission.
-func (h *Handler) readOptions() form.ReadOptions {
-	return form.ReadOptions{MaxBody: h.MaxBody, MaxUpload: h.MaxUpload}
+// readOptions bounds the reading of a submission to routes from first on,
+// and reads it as an XML-RPC request when one of them that the request
+// matches reads XML-RPC whatever the Content-Type.
+func (h *Handler) readOptions(r *http.Request, first *Form) form.ReadOptions {
+	return form.ReadOptions{MaxBody: h.MaxBody, MaxUpload: h.MaxUpload, XMLRPC: h.readsXMLRPC(r, first)}
 }
 
 // unreadableKind says why a body could not be read for a check.

@@ -197,6 +197,7 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			}
 //			field <field> [<value...>]
 //			query_fields
+//			xmlrpc
 //			type     message|newuser
 //			comment_type <type>
 //			email    <field...>
@@ -205,6 +206,7 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			phone    <field...>
 //			url      <field...>
 //			exclude  <field...>
+//			optional <role...>
 //		}
 //		on_spam  block|tag|error
 //		on_error allow|block
@@ -229,7 +231,9 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // form and preset may be repeated; the first form a request matches is
 // used, and a preset's forms take its place in that order. field may be
 // repeated: every condition must hold. Field names may be JSON paths
-// (user.email) for JSON bodies.
+// (user.email) for JSON bodies, and methodName or params[4][content] for
+// the calls of an XML-RPC request (xmlrpc: the body is read as one
+// whatever its Content-Type).
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {

@@ -33,6 +33,11 @@ func unmarshalForm(d *caddyfile.Dispenser) (*Form, error) {
 				return nil, d.ArgErr()
 			}
 			f.QueryFields = true
+		case "xmlrpc":
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			f.XMLRPC = true
 		case "comment_type":
 			if err := singleArg(d, &f.CommentType); err != nil {
 				return nil, err
@@ -53,18 +58,22 @@ func unmarshalForm(d *caddyfile.Dispenser) (*Form, error) {
 			if f.Type != formTypeMessage && f.Type != formTypeNewUser {
 				return nil, d.Errf("form type must be message or newuser, not '%s'", f.Type)
 			}
-		case "email", "nickname", "message", "phone", "url", "exclude":
+		case "email", "nickname", "message", "phone", "url", "exclude", "optional":
 			vals, err := listArgs(d)
 			if err != nil {
 				return nil, err
 			}
-			dst := map[string]*[]string{"email": &f.Email, "nickname": &f.Nickname, "message": &f.Message, "phone": &f.Phone, "url": &f.URL, "exclude": &f.Exclude}[opt]
+			dst := map[string]*[]string{"email": &f.Email, "nickname": &f.Nickname, "message": &f.Message, "phone": &f.Phone,
+				"url": &f.URL, "exclude": &f.Exclude, "optional": &f.Optional}[opt]
 			*dst = append(*dst, vals...)
 		default:
 			return nil, d.Errf("unrecognized form option '%s'", opt)
 		}
 	}
 	if err := f.validateFields(); err != nil {
+		return nil, d.Errf("form: %v", err)
+	}
+	if err := f.validateOptions(); err != nil {
 		return nil, d.Errf("form: %v", err)
 	}
 	return f, nil

@@ -75,16 +75,11 @@ type verdict struct {
 // failed reports whether the check could not be completed.
 func (v *verdict) failed() bool { return v.source == sourceError }
 
-// checkForm reads the submission of a request that matched form f, and
+// checkForm reads the submissions of a request that matched form f, and
 // decides. The request body is put back byte-for-byte whatever happens;
 // release must be called once the rest of the chain has read it.
 func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict, release func(), err error) {
 	release = func() {}
-	defer func() {
-		if v != nil {
-			v.form = f
-		}
-	}()
 	// The module's cookies are read only here; the application never
 	// needs them.
 	defer h.stripServiceCookies(r)
@@ -92,8 +87,50 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	// the body could not be read or checked.
 	ipVerdict := h.app.engine.checkIP(ip)
 	if ipVerdict != nil && !ipVerdict.allow {
+		ipVerdict.form = f
 		return ipVerdict, release, nil
 	}
+	sub, err := form.Read(r, h.readOptions(r, f))
+	release = sub.Release
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, release, caddyhttp.Error(http.StatusRequestEntityTooLarge, err)
+	}
+	parts := h.parts(r, f, sub, err)
+	if len(parts) == 0 {
+		return nil, release, nil // no route's field conditions hold
+	}
+	defer func() {
+		if v != nil && v.form == nil {
+			v.form = parts[0].form
+		}
+	}()
+	if tv := h.trustedVerdict(r); tv != nil {
+		return tv, release, nil
+	}
+	if len(parts) > maxParts && ipVerdict == nil {
+		return localVerdict(false, codeTooManyParts, "Forbidden. Too many submissions in one request."), release, nil
+	}
+	// A body read as an XML-RPC request is read raw by the application:
+	// it stays exactly as the check read it.
+	if sub.RPC == nil {
+		h.stripServiceFields(r, sub)
+	}
+	verdicts := make([]*verdict, 0, len(parts))
+	for _, p := range parts {
+		pv := h.checkPart(r, p, ip, ipVerdict)
+		if pv != ipVerdict {
+			pv.form = p.form
+		}
+		if verdicts = append(verdicts, pv); !pv.allow && !pv.failed() {
+			break // refused: the other parts need no check
+		}
+	}
+	return merge(verdicts), release, nil
+}
+
+// checkPart decides on one submission of a request. ipVerdict is the
+// allow_ip verdict of its sender, or nil.
+func (h *Handler) checkPart(r *http.Request, p part, ip netip.Addr, ipVerdict *verdict) (v *verdict) {
 	// A submission that cannot be checked follows on_error, unless allow_ip
 	// lets its sender through anyway.
 	cannotCheck := func(why string, err error) *verdict {
@@ -102,63 +139,55 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		}
 		return failVerdict(why, err)
 	}
-	sub, err := form.Read(r, h.readOptions())
-	release = sub.Release
-	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return nil, release, caddyhttp.Error(http.StatusRequestEntityTooLarge, err)
+	if p.err != nil {
+		return cannotCheck(unreadableKind(p.err), p.err)
 	}
-	if f = h.formByFields(r, f, sub, err); f == nil {
-		return nil, release, nil // no route's field conditions hold
-	}
-	if tv := h.trustedVerdict(r); tv != nil {
-		return tv, release, nil
-	}
-	if err != nil {
-		return cannotCheck(unreadableKind(err), err), release, nil
-	}
-	fields := sub.Fields
-	if sub.Partial != nil {
-		kind := partialKind(sub.Partial)
+	f, fields := p.form, p.fields
+	if p.partial != nil {
+		kind := partialKind(p.partial)
 		if len(fields) == 0 {
-			return cannotCheck(kind, sub.Partial), release, nil
+			return cannotCheck(kind, p.partial)
 		}
 		// Padding must not buy a way around the check: what could be read
 		// is checked, and the verdict says it was only a part (act lets
 		// on_error decide about the rest).
 		defer func() {
-			if v != nil && v != ipVerdict && !v.failed() {
+			if v != ipVerdict && !v.failed() {
 				v.partial = kind
 			}
 		}()
 	}
-	mapped := f.mapping.Apply(f.submission(r, fields))
+	submitted := fields
+	if !p.call {
+		submitted = f.submission(r, fields)
+	}
+	mapped := f.mapping.Apply(submitted)
 	f.watch.record(h.logger, mapped.Missing)
 	sig := h.browserSignals(r, ip, f, fields, mapped)
-	h.stripServiceFields(r, sub)
 
 	if ipVerdict != nil { // allow_ip
-		return ipVerdict, release, nil
+		return ipVerdict
 	}
 	s := submission{ip: ip, email: mapped.Email, nickname: mapped.Nickname, message: mapped.Message}
 	if lv := h.app.engine.checkContent(s); lv != nil {
-		return lv, release, nil
+		return lv
 	}
 	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {
-		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly."), release, nil
+		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly.")
 	}
 	if h.Honeypot == honeypotBlock && sig.honeypot.filled() {
-		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in."), release, nil
+		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in.")
 	}
 	// CleanTalk's test address is refused at once; the cloud hears of it
 	// in the background, so the test shows in the CleanTalk dashboard too.
 	if isTestAddress(mapped.Email) {
 		h.reportTest(r, f, ip, mapped, sig)
-		return testVerdict(), release, nil
+		return testVerdict()
 	}
 	if !h.app.cloudUsable() {
-		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}, release, nil
+		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}
 	}
-	return h.askCloud(r, f, ip, mapped, sig), release, nil
+	return h.askCloud(r, f, ip, mapped, sig)
 }
 
 // stripServiceFields takes the honeypot field, and with

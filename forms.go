@@ -39,6 +39,15 @@ type Form struct {
 	// when the body lacks the field.
 	QueryFields bool `json:"query_fields,omitempty"`
 
+	// The application reads the raw body as an XML-RPC request, whatever
+	// its Content-Type, as WordPress' xmlrpc.php does. Each method call
+	// in it, and each call a system.multicall wraps, is a submission of its
+	// own: its fields are methodName and the method's arguments as
+	// params[<key>][<key>]…, and values with no name (positional
+	// parameters, array elements) are never fields. A body whose
+	// Content-Type says XML is read so by every route.
+	XMLRPC bool `json:"xmlrpc,omitempty"`
+
 	// "message" (comments, contact forms; check_message) or "newuser"
 	// (sign-ups; check_newuser). Default: message.
 	Type string `json:"type,omitempty"`
@@ -67,6 +76,11 @@ type Form struct {
 
 	// Fields never sent anywhere and never used.
 	Exclude []string `json:"exclude,omitempty"`
+
+	// Mapped roles ("email", "nickname", "message", "phone", "url") that
+	// submissions may leave out, as API clients leave out optional keys:
+	// their absence is not reported as a mapping mistake.
+	Optional []string `json:"optional,omitempty"`
 
 	matchers   caddyhttp.MatcherSet
 	mapping    form.Mapping
@@ -135,7 +149,30 @@ func (f *Form) validate() error {
 			return errors.New("field: empty field name")
 		}
 	}
+	if err := f.validateOptions(); err != nil {
+		return err
+	}
 	return f.validateFields()
+}
+
+// validateOptions refuses options that contradict each other: xmlrpc with
+// query_fields, and an optional role that is not mapped.
+func (f *Form) validateOptions() error {
+	if f.XMLRPC && f.QueryFields {
+		return errors.New("query_fields: the query string is no part of an XML-RPC call (xmlrpc)")
+	}
+	mapped := map[string][]string{form.RoleEmail: f.Email, form.RoleNickname: f.Nickname, form.RoleMessage: f.Message,
+		form.RolePhone: f.Phone, form.RoleURL: f.URL}
+	for _, role := range f.Optional {
+		names, ok := mapped[role]
+		switch {
+		case !ok:
+			return fmt.Errorf("optional: %q is no role (email, nickname, message, phone, url)", role)
+		case len(names) == 0:
+			return fmt.Errorf("optional: %s is not mapped", role)
+		}
+	}
+	return nil
 }
 
 // validateFields refuses mappings that would send what must never be sent.
@@ -205,19 +242,59 @@ func (f *Form) matchRequest(r, asSent *http.Request) (bool, error) {
 	return true, nil
 }
 
-// formByFields returns the route of a submission once its body is read:
-// from first (matchForm's answer) on, the first route whose paths,
-// matchers and field conditions hold, or nil when none does and the
-// request is no submission of any route. When only part of the body could
-// be read (it is longer than max_body, has too many fields, is malformed
-// or undecodable), conditions that fail on that part might hold on the
-// rest: first is returned, so that the submission is checked, or follows
-// on_error, rather than slipping past its route. A body no application
-// reads as a form (text/plain, none) has no fields.
-func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submission, readErr error) *Form {
-	if len(first.conditions) == 0 {
-		return first
+// route returns the route of one submission of a request once its body is
+// read: from first (matchForm's answer) on, the first route that reads
+// such submissions (reads) and whose paths, matchers and field conditions
+// hold, or nil when none does. When only part of the submission could be
+// read (whole is false: it is longer than max_body, has too many fields,
+// is malformed or undecodable), conditions that fail on that part might
+// hold on the rest: the first route that reads it is returned, so that the
+// submission is checked, or follows on_error, rather than slipping past
+// its route. query is the query string's fields for the conditions, or nil.
+func (h *Handler) route(r *http.Request, first *Form, fields form.Fields, query func() form.Fields, whole bool, reads func(*Form) bool) *Form {
+	asSent := asSentRequest(r)
+	var fallback *Form
+	for _, f := range h.Forms[first.index:] {
+		if !reads(f) {
+			continue
+		}
+		if f != first {
+			if ok, err := f.matchRequest(r, asSent); !ok && err == nil {
+				continue
+			}
+		}
+		if fallback == nil {
+			fallback = f
+		}
+		if f.conditionsHold(fields, query) {
+			return f
+		}
 	}
+	if !whole {
+		return fallback
+	}
+	return nil
+}
+
+// conditionsHold reports whether every field condition of the route holds.
+func (f *Form) conditionsHold(fields form.Fields, query func() form.Fields) bool {
+	var q form.Fields
+	queried := query == nil
+	for _, c := range f.conditions {
+		if !queried {
+			q, queried = query(), true
+		}
+		if !c.Holds(fields, q) {
+			return false
+		}
+	}
+	return true
+}
+
+// formByFields returns the route of the form a request's body holds (see
+// route), for the routes that read the body by its Content-Type. A body no
+// application reads as a form (text/plain, none) has no fields.
+func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submission, readErr error) *Form {
 	whole := readErr == nil && sub.Partial == nil
 	var body form.Fields
 	switch {
@@ -228,33 +305,8 @@ func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submissio
 	case readErr == nil:
 		body = sub.Fields // the part read
 	}
-	var query form.Fields
-	queried := false
-	asSent := asSentRequest(r)
-	for _, f := range h.Forms[first.index:] {
-		if f != first {
-			if ok, err := f.matchRequest(r, asSent); !ok && err == nil {
-				continue
-			}
-		}
-		holds := true
-		for _, c := range f.conditions {
-			if !queried {
-				query, queried = form.ParseQuery(r.URL.RawQuery), true
-			}
-			if !c.Holds(body, query) {
-				holds = false
-				break
-			}
-		}
-		if holds {
-			return f
-		}
-	}
-	if !whole {
-		return first
-	}
-	return nil
+	query := func() form.Fields { return form.ParseQuery(r.URL.RawQuery) }
+	return h.route(r, first, body, query, whole, func(f *Form) bool { return !f.XMLRPC })
 }
 
 // mayBeForm reports whether an application may read a body of this

@@ -17,7 +17,8 @@ const missingAfter = 20
 // message, phone, url) none of whose fields was in any of the last
 // missingAfter submissions of its route is logged once, as a warning, and
 // listed in /cleantalk/status under its route. Meanwhile that role is
-// detected as if it were not mapped (see form.Mapping.Apply).
+// detected as if it were not mapped (see form.Mapping.Apply). Roles the
+// route marks optional are not watched.
 type mappingWatch struct {
 	route       string
 	submissions atomic.Int64
@@ -41,7 +42,7 @@ func newMappingWatch(f *Form) *mappingWatch {
 		{form.RoleEmail, f.Email}, {form.RoleNickname, f.Nickname}, {form.RoleMessage, f.Message},
 		{form.RolePhone, f.Phone}, {form.RoleURL, f.URL},
 	} {
-		if len(r.fields) > 0 {
+		if len(r.fields) > 0 && !contains(f.Optional, r.role) {
 			w.roles = append(w.roles, &watchedRole{role: r.role, fields: r.fields})
 		}
 	}

@@ -70,3 +70,31 @@ func TestMappingMistakeVisible(t *testing.T) {
 		t.Errorf("still reported: %+v", st[0])
 	}
 }
+
+// A role the route marks optional may be left out of every submission
+// without being reported: API clients leave optional keys out.
+func TestMappingOptionalRoles(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /api {
+			message text
+			phone contact.phone
+			url contact.site
+			optional phone
+		}
+	}
+	reverse_proxy {{echo}}
+`})
+	body := []byte(`{"text":"Hello","contact":{"name":"Ann"}}`)
+	for range missingAfter + 1 {
+		status, resp, got := e.post("/api", "application/json", body)
+		mustReach(t, status, resp, got, body)
+	}
+	var st struct {
+		Forms []formStatus `json:"forms"`
+	}
+	adminGet(t, "/cleantalk/status", &st)
+	if len(st.Forms) != 1 || len(st.Forms[0].Missing) != 1 || st.Forms[0].Missing[0].Role != "url" {
+		t.Errorf("status forms = %+v, want only the url missing", st.Forms)
+	}
+}

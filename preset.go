@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/form"
 )
 
 // Presets are the form routes of whole applications, written once and
@@ -51,7 +53,7 @@ func fields(c ...FieldCondition) []FieldCondition { return c }
 func names(n ...string) []string { return n }
 
 // wordpressPreset covers WordPress 6 and its most used form plugins:
-// comments, registration (single site and multisite), lost password,
+// comments (the form, the REST API and XML-RPC), registration (single site and multisite), lost password,
 // WooCommerce checkout, registration and lost password, Contact Form 7,
 // Elementor Pro, WPForms, Gravity Forms and Forminator. REST routes are
 // matched by path (/wp-json/…) and by rest_route (sites without pretty
@@ -73,6 +75,22 @@ func wordpressPreset() []*Form {
 		{
 			Name: "wordpress comment (REST, rest_route)", Fields: fields(field("rest_route", restComments)),
 			QueryFields: true, Type: formTypeMessage, CommentType: "comment",
+		},
+		{
+			// xmlrpc.php reads php://input whatever the Content-Type;
+			// wp.newComment(blog_id, username, password, post, comment)
+			// takes content, author, author_email, author_url and
+			// comment_parent from the comment struct, also when wrapped in
+			// system.multicall. A logged-in commenter's name, address and
+			// website are WordPress' own, so clients leave them out.
+			// Pingbacks (pingback.ping) are not checked, as CleanTalk's
+			// plugin skips them.
+			Name: "wordpress comment (XML-RPC)", Path: paths("*/xmlrpc.php*"), XMLRPC: true,
+			Fields: fields(field("methodName", "wp.newComment")),
+			Type:   formTypeMessage, CommentType: "comment",
+			Message: names("params[4][content]"), Nickname: names("params[4][author]"),
+			Email: names("params[4][author_email]"), URL: names("params[4][author_url]"),
+			Optional: names(form.RoleNickname, form.RoleEmail, form.RoleURL),
 		},
 		{
 			// wp-login.php takes its action from $_REQUEST, the fields from
