@@ -1,6 +1,7 @@
 package cleantalk
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -155,6 +156,50 @@ func TestWordPressPresetCommentsOfUsers(t *testing.T) {
 			t.Errorf("POST /xmlrpc.php: %d, and the spam comment was stored", r.status)
 		}
 	})
+	// Every way xmlrpc.php takes a comment: any path to it, any
+	// Content-Type, every shape of the call IXR reads.
+	for _, v := range []struct{ name, path, contentType, body string }{
+		{"path info", "/xmlrpc.php/x", "text/xml", ""},
+		{"double slash", "//xmlrpc.php", "text/xml", ""},
+		{"dot-dot segment", "/wp-admin/../xmlrpc.php", "text/xml", ""},
+		{"encoded", "/xmlrp%63.php", "text/xml", ""},
+		{"no Content-Type", "/xmlrpc.php", "", ""},
+		{"text/plain", "/xmlrpc.php", "text/plain", ""},
+		{"a form's Content-Type", "/xmlrpc.php", "application/x-www-form-urlencoded", ""},
+		{"JSON's Content-Type", "/xmlrpc.php", "application/json", ""},
+		{"one array parameter", "/xmlrpc.php", "text/xml", "array"},
+		{"members named by position", "/xmlrpc.php", "text/xml", "struct"},
+		{"base64 content", "/xmlrpc.php", "text/xml", "base64"},
+		{"calls as the multicall's parameters", "/xmlrpc.php", "text/xml", "multicall"},
+	} {
+		t.Run("XML-RPC "+v.name, func(t *testing.T) {
+			text := uniq("XML-RPC spam via "+v.name+" ") + " " + fakecloud.StopWord
+			call := rpcComment(text)
+			body := rpcRequest(call[0], call[1:]...)
+			switch v.body {
+			case "array":
+				body = rpcRequest(call[0], rpcList(call[1:]...))
+			case "struct":
+				var members []string
+				for i := len(call) - 1; i >= 1; i-- {
+					members = append(members, rpcMember(fmt.Sprint(i-1), call[i]))
+				}
+				body = rpcRequest(call[0], rpcStruct(members...))
+			case "base64":
+				call[5] = rpcStruct(rpcMember("content", "<base64>"+base64.StdEncoding.EncodeToString([]byte(text))+"</base64>"))
+				body = rpcRequest(call[0], call[1:]...)
+			case "multicall":
+				clean := rpcComment(uniq("Clean "))
+				body = rpcRequest("system.multicall",
+					rpcStruct(rpcMember("methodName", rpcString(clean[0])), rpcMember("params", rpcList(clean[1:]...))),
+					rpcStruct(rpcMember("methodName", rpcString(call[0])), rpcMember("params", rpcList(call[1:]...))))
+			}
+			r := newAppClient(t, wordpressURL).do(http.MethodPost, v.path, v.contentType, []byte(body))
+			if a.wpCommentsContaining(t, text) != 0 {
+				t.Errorf("POST %s (%s): %d, and the spam comment was stored", v.path, v.contentType, r.status)
+			}
+		})
+	}
 	t.Run("XML-RPC ham", func(t *testing.T) {
 		text := uniq("Grüße per XML-RPC — ") + "\nzweite Zeile: 日本語"
 		n := len(cloud.Checks())
