@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,6 +163,36 @@ func TestXMLRPCComments(t *testing.T) {
 		}
 		if fmt.Sprint(messages) != "[first second]" {
 			t.Errorf("the cloud got %q, want each comment", messages)
+		}
+	})
+
+	// WordPress takes a logged-in commenter's name, address and website
+	// from the account (and refuses anonymous XML-RPC comments unless a
+	// filter allows them), so clients send the content alone: that is no
+	// mapping mistake, and the author fields stay mapped for the next
+	// comment that has them.
+	t.Run("logged-in clients leave out the author", func(t *testing.T) {
+		body := []byte(rpcRequest("wp.newComment", rpcCommentArgs(rpcStruct(rpcMember("content", rpcString("Thanks!"))))...))
+		for range missingAfter + 1 {
+			status, resp, got := e.post("/xmlrpc.php", "text/xml", body)
+			mustReach(t, status, resp, got, body)
+		}
+		var st struct {
+			Forms []formStatus `json:"forms"`
+		}
+		adminGet(t, "/cleantalk/status", &st)
+		i := slices.IndexFunc(st.Forms, func(f formStatus) bool { return f.Route == "wordpress comment (XML-RPC)" })
+		if i < 0 || st.Forms[i].Submissions < missingAfter+1 || len(st.Forms[i].Missing) != 0 {
+			t.Errorf("status: %+v", st.Forms)
+		}
+		if strings.Contains(e.logs(), "mapped fields missing") {
+			t.Error("logged as a mapping mistake")
+		}
+		body = []byte(rpcNewComment("Hello again"))
+		status, resp, got := e.post("/xmlrpc.php", "text/xml", body)
+		mustReach(t, status, resp, got, body)
+		if c := e.lastCheck(); c.SenderEmail != "alice@example.org" || c.SenderNickname != "Alice" {
+			t.Errorf("then: email %q nickname %q", c.SenderEmail, c.SenderNickname)
 		}
 	})
 
