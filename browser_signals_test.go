@@ -3,6 +3,7 @@ package cleantalk
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
@@ -104,13 +106,40 @@ func checkWith(t *testing.T, cloud *fakecloud.Server, m string) fakecloud.Check 
 // scriptReady waits until the module's script ran on the page.
 var scriptReady = waitJS(`!!document.querySelector("#f input[name=apbct__email_id__caddy]")`)
 
-// waitJS waits until a JavaScript expression is true.
+// waitJS waits until a JavaScript expression is true in the tab's current
+// document.
+//
+// chromedp learns of a new document from events it handles after Navigate
+// (or a click's response) has returned, so a poll sent right after a
+// navigation can go to the execution context of the page just left: the
+// browser refuses it without running it. A poll that a navigation cuts short
+// ends the same way. Either is sent again, to the document chromedp knows by
+// then.
 func waitJS(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
 	poll := chromedp.Poll[bool](expr, opts...)
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := poll(ctx, t)
-		return chromedp.Void{}, err
+		for {
+			_, err := poll(ctx, t)
+			if err == nil || !contextGone(err) {
+				return chromedp.Void{}, err
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, err
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 	}
+}
+
+// contextGone reports whether a command failed because the JavaScript
+// context it named belongs to a document that is gone or going.
+func contextGone(err error) bool {
+	var e *cdproto.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Message == "Cannot find context with specified id" || strings.HasPrefix(e.Message, "Execution context was destroyed")
 }
 
 func wheel(dy float64) chromedp.MouseOption {
