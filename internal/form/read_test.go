@@ -21,7 +21,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
-	"go.uber.org/goleak"
+
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/leaktest"
 )
 
 func TestDeepJSONAnyDepth(t *testing.T) {
@@ -126,7 +127,7 @@ var fuzzCodings = []string{"gzip", "deflate", "deflate-raw", "br", "zstd"}
 func codingName(c string) string { return strings.TrimSuffix(c, "-raw") }
 
 func TestDecodeBody(t *testing.T) {
-	defer goleak.VerifyNone(t) // no decoder keeps a goroutine
+	defer leaktest.VerifyNone(t) // no decoder keeps a goroutine
 	plain := []byte("email=a%40example.org&message=" + strings.Repeat("hello ", 50))
 	for _, c := range fuzzCodings {
 		got, cut, err := decodeBody(context.Background(), []string{codingName(c)}, encodeWith(t, c, plain), true, 1<<20)
