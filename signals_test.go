@@ -501,11 +501,13 @@ func TestFeedbackIsBatchedAndSurvivesRestart(t *testing.T) {
 	if len(got) != 1 || strings.TrimSuffix(got[0], ";") != want {
 		t.Errorf("feedback sent: %q, want one batch %q", got, want)
 	}
-	var st statusReply
-	adminGet(t, "/cleantalk/status", &st)
-	if st.FeedbackQueue != 0 {
-		t.Errorf("%d items still queued", st.FeedbackQueue)
-	}
+	// The queue is emptied once the cloud's answer is back, a moment
+	// after the cloud has the batch.
+	waitFor(t, "the sent feedback leaves the queue", func() bool {
+		var st statusReply
+		adminGet(t, "/cleantalk/status", &st)
+		return st.FeedbackQueue == 0
+	})
 }
 
 // remoteCall calls the remote-call path and returns the answer.
