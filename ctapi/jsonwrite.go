@@ -106,6 +106,14 @@ func (o *jsonObject) close() []byte {
 	return append(o.buf, '}')
 }
 
+// jsonSafe marks the ASCII bytes a JSON string holds as they are.
+var jsonSafe = func() (safe [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		safe[c] = c != '"' && c != '\\'
+	}
+	return safe
+}()
+
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // escapes it without HTML escaping: '"', '\\' and control characters,
 // U+2028 and U+2029; an invalid UTF-8 byte becomes U+FFFD.
@@ -114,12 +122,13 @@ func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
-				i++
-				continue
-			}
+		for i < len(s) && jsonSafe[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		if c := s[i]; c < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -343,3 +343,19 @@ func TestJSONFloatMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzJSONStringMatchesEncodingJSON: any text, valid UTF-8 or not, is
+// escaped as encoding/json escapes it.
+func FuzzJSONStringMatchesEncodingJSON(f *testing.F) {
+	for _, s := range awkwardTexts {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendJSONString(nil, s), mustMarshal(t, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
+		}
+		if got, want := appendJSONString(nil, []byte(s)), mustMarshal(t, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q as bytes:\n got %s\nwant %s", s, got, want)
+		}
+	})
+}
