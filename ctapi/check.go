@@ -141,8 +141,10 @@ func buildCheckBody(method, key, agent string, req *CheckRequest) ([]byte, error
 	postInfoEnd := len(nested)
 	nested = appendHeaders(nested, req.AllHeaders)
 	email, nickname, phone := cleanUTF8(req.SenderEmail), cleanUTF8(req.SenderNickname), cleanUTF8(req.Phone)
-	// Escapes lengthen a text: a nested one's quotes, a message's line breaks.
-	size := 2*len(nested) + len(message) + len(message)/8 + len(example) + len(email) + len(nickname) + len(phone) + 512
+	// Escapes lengthen a text a little: a nested one's quotes, a message's
+	// line breaks. Should they need more, the buffer grows.
+	size := len(nested) + len(nested)/4 + len(message) + len(message)/16 + len(example) +
+		len(email) + len(nickname) + len(phone) + 512
 
 	w := jsonObject{buf: make([]byte, 0, size)}
 	w.str("method_name", method)
@@ -248,7 +250,7 @@ func appendHeaders(dst []byte, h map[string]string) []byte {
 	type header struct{ name, value string }
 	kept := make([]header, 0, len(h))
 	for name, v := range h {
-		if name == "" || isSensitiveHeader(name) || isHopByHop(strings.ToLower(strings.TrimSpace(name)), nil) {
+		if !sendableHeader(name, nil) {
 			continue
 		}
 		kept = append(kept, header{cleanUTF8(name), v})

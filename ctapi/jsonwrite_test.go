@@ -73,7 +73,7 @@ func referenceCheckBody(t testing.TB, method, key, agent string, req *CheckReque
 	}
 	headers := make(map[string]string)
 	for name, v := range req.AllHeaders {
-		if name == "" || isSensitiveHeader(name) || isHopByHop(strings.ToLower(strings.TrimSpace(name)), nil) {
+		if n := strings.ToLower(strings.TrimSpace(name)); n == "" || isSensitiveHeader(n) || isHopByHop(n, nil) {
 			continue
 		}
 		headers[cleanUTF8(name)] = cleanUTF8(v)
