@@ -16,8 +16,13 @@ var sensitiveHeaders = []string{
 }
 
 // sensitiveParts drop every header whose lower-case name contains one of
-// them. "cookie" is our addition (Cookie2 and vendor variants).
-var sensitiveParts = []string{"token", "secret", "signature", "auth", "api-key", "apikey", "cookie"}
+// them. "cookie" (Cookie2 and vendor variants) and the anti-forgery and
+// session names (WordPress' X-WP-Nonce, Django's X-CSRFToken, X-Session-Id)
+// are our additions: such values are as good as a login for a while.
+var sensitiveParts = []string{
+	"token", "secret", "signature", "auth", "api-key", "apikey", "cookie",
+	"nonce", "csrf", "xsrf", "session", "password", "passwd",
+}
 
 // sendableHeader reports whether a header may go into all_headers: it
 // is neither sensitive nor one of the connection's (connection lists the
