@@ -75,6 +75,10 @@ func TestMain(m *testing.M) {
 		caddycmd.Main()
 		return
 	}
+	if os.Getenv(instantCloudEnv) != "" {
+		serveInstantCloud()
+		return
+	}
 	var err error
 	scratchRoot, err = os.MkdirTemp("", "caddy-cleantalk-test-")
 	if err != nil {
