@@ -24,16 +24,6 @@ func TestMappingMistakeVisible(t *testing.T) {
 	}
 	reverse_proxy {{echo}}
 `})
-	formsStatus := func() []formStatus {
-		t.Helper()
-		var st struct {
-			Forms []formStatus `json:"forms"`
-		}
-		if code := adminGet(t, "/cleantalk/status", &st); code != http.StatusOK {
-			t.Fatalf("status: %d", code)
-		}
-		return st.Forms
-	}
 	for i := 1; i <= missingAfter+5; i++ {
 		status, resp, got := e.post("/signup", formCT, []byte(mwSignup))
 		mustReach(t, status, resp, got, []byte(mwSignup))
@@ -41,12 +31,12 @@ func TestMappingMistakeVisible(t *testing.T) {
 			t.Fatalf("submission %d: email %q nickname %q", i, c.SenderEmail, c.SenderNickname)
 		}
 		if i == missingAfter-1 {
-			if st := formsStatus(); len(st) != 2 || len(st[0].Missing) != 0 || strings.Contains(e.logs(), "mapped fields missing") {
+			if st := formsStatus(t); len(st) != 2 || len(st[0].Missing) != 0 || strings.Contains(e.logs(), "mapped fields missing") {
 				t.Fatalf("reported after %d submissions: %+v", i, st)
 			}
 		}
 	}
-	st := formsStatus()
+	st := formsStatus(t)
 	if len(st) != 2 || st[0].Route != "wiki sign-up" || st[0].Submissions != missingAfter+5 || len(st[0].Missing) != 1 ||
 		st[0].Missing[0].Role != "email" || strings.Join(st[0].Missing[0].Fields, " ") != "wpEmail" ||
 		st[0].Missing[0].Submissions != missingAfter+5 || st[1].Route != "/contact" || len(st[1].Missing) != 0 {
@@ -66,7 +56,7 @@ func TestMappingMistakeVisible(t *testing.T) {
 
 	// Once the field is there, the route is fine again.
 	e.post("/signup", formCT, []byte(mwSignup+"&wpEmail=alice%40example.org"))
-	if st := formsStatus(); len(st[0].Missing) != 0 {
+	if st := formsStatus(t); len(st[0].Missing) != 0 {
 		t.Errorf("still reported: %+v", st[0])
 	}
 }
@@ -90,11 +80,19 @@ func TestMappingOptionalRoles(t *testing.T) {
 		status, resp, got := e.post("/api", "application/json", body)
 		mustReach(t, status, resp, got, body)
 	}
+	if st := formsStatus(t); len(st) != 1 || len(st[0].Missing) != 1 || st[0].Missing[0].Role != "url" {
+		t.Errorf("status forms = %+v, want only the url missing", st)
+	}
+}
+
+// formsStatus is the forms part of /cleantalk/status.
+func formsStatus(t *testing.T) []formStatus {
+	t.Helper()
 	var st struct {
 		Forms []formStatus `json:"forms"`
 	}
-	adminGet(t, "/cleantalk/status", &st)
-	if len(st.Forms) != 1 || len(st.Forms[0].Missing) != 1 || st.Forms[0].Missing[0].Role != "url" {
-		t.Errorf("status forms = %+v, want only the url missing", st.Forms)
+	if code := adminGet(t, "/cleantalk/status", &st); code != http.StatusOK {
+		t.Fatalf("status: %d", code)
 	}
+	return st.Forms
 }

@@ -177,13 +177,10 @@ func TestXMLRPCComments(t *testing.T) {
 			status, resp, got := e.post("/xmlrpc.php", "text/xml", body)
 			mustReach(t, status, resp, got, body)
 		}
-		var st struct {
-			Forms []formStatus `json:"forms"`
-		}
-		adminGet(t, "/cleantalk/status", &st)
-		i := slices.IndexFunc(st.Forms, func(f formStatus) bool { return f.Route == "wordpress comment (XML-RPC)" })
-		if i < 0 || st.Forms[i].Submissions < missingAfter+1 || len(st.Forms[i].Missing) != 0 {
-			t.Errorf("status: %+v", st.Forms)
+		st := formsStatus(t)
+		i := slices.IndexFunc(st, func(f formStatus) bool { return f.Route == "wordpress comment (XML-RPC)" })
+		if i < 0 || st[i].Submissions < missingAfter+1 || len(st[i].Missing) != 0 {
+			t.Errorf("status: %+v", st)
 		}
 		if strings.Contains(e.logs(), "mapped fields missing") {
 			t.Error("logged as a mapping mistake")
