@@ -26,9 +26,8 @@ import (
 type pageKind uint8
 
 const (
-	pageView    pageKind = iota // a page load: checked at once
-	pageMaybe                   // says it is not a page: checked if the answer is one
-	pageUpgrade                 // a protocol upgrade (WebSocket): left alone
+	pageView  pageKind = iota // a page load: checked at once
+	pageMaybe                 // says it is not a page: checked if the answer is one
 )
 
 // kindOf tells what a GET loads. A browser says it in Sec-Fetch-Dest, and
@@ -37,11 +36,13 @@ const (
 // few header lookups. (A client that claims a document is checked as the
 // page view it claims to be, whatever else it sends: an Upgrade, or the
 // X-Requested-With that Android's WebView adds to its navigations.)
-// Without it, a page view is a GET that does not upgrade, is not marked as
-// a script's fetch, and asks for HTML or does not say what it wants (no
-// Accept, or */* only), which is how scripts fetch pages. Requests for
-// anything else (images, styles, scripts' fetch and XHR calls) are not
-// page views.
+// Without it, a page view is a GET that does not ask for an upgrade, is
+// not marked as a script's fetch, and asks for HTML or does not say what
+// it wants (no Accept, or */* only), which is how scripts fetch pages.
+// Requests for anything else (images, styles, scripts' fetch and XHR
+// calls, WebSocket handshakes) are not page views, but are checked as one
+// if the answer is a page: an Upgrade header that the application ignores
+// does not take a page past the modules.
 func kindOf(r *http.Request) pageKind {
 	h := r.Header
 	if v := h["Sec-Fetch-Dest"]; len(v) > 0 {
@@ -49,15 +50,9 @@ func kindOf(r *http.Request) pageKind {
 		case "document", "iframe", "frame":
 			return pageView
 		}
-		if len(h["Upgrade"]) > 0 {
-			return pageUpgrade
-		}
 		return pageMaybe
 	}
-	switch {
-	case len(h["Upgrade"]) > 0:
-		return pageUpgrade
-	case len(h["X-Requested-With"]) > 0 || len(h["Hx-Request"]) > 0:
+	if len(h["Upgrade"]) > 0 || len(h["X-Requested-With"]) > 0 || len(h["Hx-Request"]) > 0 {
 		return pageMaybe
 	}
 	if v := h["Sec-Fetch-Mode"]; len(v) > 0 && v[0] != "navigate" {
@@ -90,10 +85,7 @@ func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.A
 		// (CleanTalk's plugin skips it too).
 		return w, false, false, nil
 	}
-	switch kindOf(r) {
-	case pageUpgrade:
-		return w, false, false, nil
-	case pageMaybe:
+	if kindOf(r) == pageMaybe {
 		return &pageWatch{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, r: r, ip: ip}, false, false, nil
 	}
 	done, script, err = h.checkPageView(w, r, ip)
