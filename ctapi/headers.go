@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // sensitiveHeaders are dropped by name (lower case), after the PHP SDK's
@@ -15,12 +16,45 @@ var sensitiveHeaders = []string{
 }
 
 // sensitiveParts drop every header whose lower-case name contains one of
-// them. "cookie" is our addition (Cookie2 and vendor variants).
-var sensitiveParts = []string{"token", "secret", "signature", "auth", "api-key", "apikey", "cookie"}
+// them. "cookie" (Cookie2 and vendor variants) and the anti-forgery and
+// session names (WordPress' X-WP-Nonce, Django's X-CSRFToken, X-Session-Id)
+// are our additions: such values are as good as a login for a while.
+var sensitiveParts = []string{
+	"token", "secret", "signature", "auth", "api-key", "apikey", "cookie",
+	"nonce", "csrf", "xsrf", "session", "password", "passwd",
+}
 
-// isSensitiveHeader reports whether a header must never leave the server.
-func isSensitiveHeader(name string) bool {
-	n := strings.ToLower(strings.TrimSpace(name))
+// sendableHeader reports whether a header may go into all_headers: it
+// is neither sensitive nor one of the connection's (connection lists the
+// names the Connection header holds, in lower case).
+func sendableHeader(name string, connection []string) bool {
+	var room [64]byte
+	// Short names are lowered on the stack, without an allocation.
+	n := string(appendLower(room[:0], strings.TrimSpace(name)))
+	return n != "" && !isSensitiveHeader(n) && !isHopByHop(n, connection)
+}
+
+// appendLower appends name in lower case to dst: ASCII letters by hand,
+// any other name through strings.ToLower.
+func appendLower(dst []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return append(dst, strings.ToLower(name)...)
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// isSensitiveHeader reports whether a header (lower case, trimmed) must
+// never leave the server.
+func isSensitiveHeader(n string) bool {
 	if slices.Contains(sensitiveHeaders, n) {
 		return true
 	}
@@ -84,7 +118,7 @@ func AllHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for _, name := range names {
 		vals := h[name]
-		if len(vals) == 0 || isSensitiveHeader(name) || isHopByHop(strings.ToLower(name), connection) {
+		if len(vals) == 0 || !sendableHeader(name, connection) {
 			continue
 		}
 		key := http.CanonicalHeaderKey(name)
