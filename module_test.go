@@ -303,6 +303,45 @@ func TestClientTagsAreAlwaysRemoved(t *testing.T) {
 	}
 }
 
+// TestClientCannotRemoveTagsOnTheWay: a proxy removes the headers the
+// Connection header names, so "Connection: X-Cleantalk-Allow" would take
+// the verdict out of a tagged spam submission before the application saw
+// it; and a chunked body's trailers must not carry a verdict either.
+func TestClientCannotRemoveTagsOnTheWay(t *testing.T) {
+	e := newEnv(t, formsSetup("on_spam tag"))
+	_, _, got := e.post("/contact", formCT, []byte("email=stop_email%40example.com"),
+		"Connection", "X-Cleantalk-Allow, x-cleantalk-codes", "Connection", "X-Cleantalk-Comment")
+	if got == nil {
+		t.Fatal("the tagged submission did not reach upstream")
+	}
+	for name, want := range map[string]string{headerAllow: "0", headerCodes: "BL", headerComment: "Forbidden. Sender blacklisted."} {
+		if v := got.Header.Get(name); v != want {
+			t.Errorf("%s = %q, want %q (Connection: %q)", name, v, want, got.Header.Values("Connection"))
+		}
+	}
+
+	// A checked submission, and a post that is not one.
+	for _, path := range []string{"/contact", "/elsewhere"} {
+		req, err := http.NewRequest(http.MethodPost, siteURL+path, io.MultiReader(strings.NewReader("email=stop_email%40example.com")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", formCT)
+		req.Trailer = http.Header{"X-Cleantalk-Allow": {"1"}, "X-Cleantalk-Codes": {"ALLOWED"}, "X-Other": {"kept"}}
+		resp, err := (&http.Client{Transport: caddytest.CreateTestingTransport(), Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, got = readResponse(t, resp)
+		if got == nil {
+			t.Fatalf("%s: the chunked post did not reach upstream", path)
+		}
+		if len(got.Trailer.Values(headerAllow)) > 0 || len(got.Trailer.Values(headerCodes)) > 0 || got.Trailer.Get("X-Other") != "kept" {
+			t.Errorf("%s: trailers %v", path, got.Trailer)
+		}
+	}
+}
+
 func TestErrorModeUsesHandleErrors(t *testing.T) {
 	e := newEnv(t, setup{site: `
 	cleantalk {
