@@ -162,15 +162,14 @@ func (f *Form) validateFields() error {
 // matchForm returns the first form route the request submits to, or nil.
 // Paths are matched against the path the client asked for as well as the
 // current one, so a rewrite before this handler (try_files, rewrite, uri)
-// does not hide a form. A matcher that fails returns its form with the
+// does not hide a form, and against the paths an application takes them
+// for (see submits and pathAliases). A matcher that fails returns its form with the
 // error: the submission then counts as one that could not be checked.
 //
 // A route with field conditions is returned as it is: whether they hold
 // is decided by formByFields once checkForm has read the body.
 func (h *Handler) matchForm(r *http.Request) (*Form, error) {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch:
-	default:
+	if !submits(r) {
 		return nil, nil
 	}
 	asSent := asSentRequest(r)
@@ -196,7 +195,7 @@ func asSentRequest(r *http.Request) *http.Request {
 // matchRequest reports whether the request matches the route's paths and
 // matchers (not its field conditions).
 func (f *Form) matchRequest(r, asSent *http.Request) (bool, error) {
-	if len(f.Path) > 0 && !f.Path.Match(r) && (asSent == nil || !f.Path.Match(asSent)) {
+	if len(f.Path) > 0 && !f.matchPath(r) && (asSent == nil || !f.matchPath(asSent)) {
 		return false, nil
 	}
 	if len(f.matchers) > 0 {
