@@ -36,6 +36,7 @@ const (
 	failTooLarge    = "body_too_large"
 	failUnsupported = "unsupported_body"
 	failEncoding    = "unsupported_encoding"
+	failCharset     = "unsupported_charset"
 	failBadBody     = "malformed_body"
 	failReadBody    = "body_read_error"
 	failSpool       = "upload_spool_error"
@@ -114,7 +115,14 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		return tv, release, nil
 	}
 	if err != nil {
-		return cannotCheck(unreadableKind(err), err), release, nil
+		if len(sub.Fields) == 0 {
+			return cannotCheck(unreadableKind(err), err), release, nil
+		}
+		// Some readers take fields from a body that the strictest reading
+		// refuses, or that is in part unreadable (see form.Read): what
+		// they take is checked, spam in it refused under either on_error,
+		// and a clean verdict does not vouch for the body.
+		defer h.unvouched(&v, ipVerdict, unreadableKind(err), err)
 	}
 	fields := sub.Fields
 	if sub.Partial != nil {
@@ -159,6 +167,18 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}, release, nil
 	}
 	return h.askCloud(r, f, ip, mapped, sig), release, nil
+}
+
+// unvouched turns a clean verdict on a body that was read only in part,
+// or only by lenient readers, into one that could not be checked, kind: on_error
+// decides. Refusals, allow_ip and checks that failed stay as they are.
+func (h *Handler) unvouched(v **verdict, ipVerdict *verdict, kind string, err error) {
+	if *v == nil || *v == ipVerdict || (*v).failed() || !(*v).allow {
+		return
+	}
+	fv := failVerdict(kind, err)
+	fv.id = (*v).id
+	*v = fv
 }
 
 // stripServiceFields takes the honeypot field, and with

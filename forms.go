@@ -224,8 +224,8 @@ func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submissio
 		body = sub.Fields
 	case errors.Is(readErr, form.ErrUnsupported) && !mayBeForm(r.Header.Get("Content-Type")):
 		whole = true
-	case readErr == nil:
-		body = sub.Fields // the part read
+	default:
+		body = sub.Fields // the part read, or what lenient readers read
 	}
 	var query form.Fields
 	queried := false

@@ -122,11 +122,31 @@ func (m Mapping) Apply(f Fields) Mapped {
 	if email == nil && out.Email == "" {
 		out.Email = a.emailByValue()
 	}
+	nameless := a.nameless()
 	if !haveMessage && len(m.Message) == 0 && !m.MappedMessageOnly {
 		out.Message = a.rest()
 	}
+	if nameless != "" {
+		out.Message = strings.TrimPrefix(out.Message+"\n"+nameless, "\n")
+	}
 	out.Used = a.used
 	return out
+}
+
+// nameless joins, and claims, the values that came with no name: text of
+// a multipart body in no part a reader names (see readLooseMultipart), or
+// a JSON document that is a bare string. They are part of the message
+// whatever the mapping: no form posts them, and an application that reads
+// its body otherwise than the check may take them for anything.
+func (a *applier) nameless() string {
+	var idx []int
+	for i, fl := range a.f {
+		if fl.Name == "" && a.ok[i] && !a.claimed[i] {
+			idx = append(idx, i)
+			a.claimed[i] = true
+		}
+	}
+	return a.join(idx, "\n")
 }
 
 // excluded reports whether a field, by its name as sent or as PHP names it,

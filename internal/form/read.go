@@ -1,6 +1,9 @@
 package form
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"net/http"
 )
 
@@ -48,13 +51,19 @@ type Submission struct {
 //   - any other longer body is read up to MaxBody, and the fields that lie
 //     wholly inside those bytes are returned, Partial [ErrTruncated];
 //   - a body with a Content-Encoding is decoded for the parse, up to
-//     MaxBody decoded bytes and [MaxRatio] times its encoded size.
+//     MaxBody decoded bytes and [MaxRatio] times its encoded size;
+//   - the fields other applications read in it are added (see
+//     readings.go): PHP's and lenient readings of multipart bodies, and
+//     text decoded from the charset the Content-Type names.
 //
 // Errors: [ErrUnsupported] for a content type that is not a form (nothing
 // is read), [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
 // when reading failed (wrapping an *http.MaxBytesError when an outer limit
-// fired), or the syntax error of a malformed body. The Submission is never
-// nil; Release must be called once the next handler has returned.
+// fired), the syntax error of a malformed body, or [ErrCharset] for text in
+// a charset that cannot be read. With the last two, Fields may still hold
+// what could be read: what other readers take from a body Go's refuses,
+// and everything but the unreadable text. The Submission is never nil;
+// Release must be called once the next handler has returned.
 func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	s := &Submission{contentType: r.Header.Get("Content-Type")}
 	var err error
@@ -83,7 +92,10 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	case s.kind == kindMultipart && opt.MaxUpload > 0:
 		var err error
 		s.spool, s.Fields, s.Partial, err = readSpooled(r, c, opt.MaxBody+opt.MaxUpload, opt.TempDir, s.boundary, lim, opt.MaxBody, opt.MaxUpload)
-		return s, err
+		if s.spool == nil || errors.Is(err, ErrBodyRead) || errors.Is(err, ErrSpool) {
+			return s, err
+		}
+		return s, s.addReadings(s.spool.section, opt.MaxBody, !s.spool.complete, lim, cmpPartial(err, s.Partial))
 	default:
 		return s, s.parse(c.Bytes(), ErrTruncated, lim)
 	}
@@ -98,17 +110,18 @@ func (s *Submission) parse(body []byte, cut error, lim Limits) error {
 	} else {
 		s.Fields, err = parsePrefixKind(s.kind, s.boundary, body, lim)
 	}
-	switch {
-	case err == nil:
-	case IsPartial(err):
+	if IsPartial(err) {
 		s.Partial = err
 		if err == ErrTruncated {
 			s.Partial = cut // say what cut it: the size or the ratio
 		}
-	default:
-		return err
 	}
-	return nil
+	open := func() io.Reader { return bytes.NewReader(body) }
+	err = s.addReadings(open, int64(len(body)), cut != nil, lim, err)
+	if s.Partial == ErrTruncated && cut != nil {
+		s.Partial = cut
+	}
+	return err
 }
 
 // Strip removes the fields whose name drop accepts from the body the next
