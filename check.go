@@ -115,14 +115,19 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 		return tv, release, nil
 	}
 	if err != nil {
-		if len(sub.Fields) == 0 {
+		// A route that reads the query string has a submission there
+		// whatever the body is (WordPress' REST API, MediaWiki's API).
+		if len(sub.Fields) == 0 && !f.readsQuery(r) {
 			return cannotCheck(unreadableKind(err), err), release, nil
 		}
 		// Some readers take fields from a body that the strictest reading
 		// refuses, or that is in part unreadable (see form.Read): what
 		// they take is checked, spam in it refused under either on_error,
-		// and a clean verdict does not vouch for the body.
-		defer h.unvouched(&v, ipVerdict, unreadableKind(err), err)
+		// and a clean verdict does not vouch for the body. An empty body
+		// leaves nothing unread.
+		if !sub.Empty {
+			defer h.unvouched(&v, ipVerdict, unreadableKind(err), err)
+		}
 	}
 	fields := sub.Fields
 	if sub.Partial != nil {

@@ -223,7 +223,7 @@ func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submissio
 	case whole:
 		body = sub.Fields
 	case errors.Is(readErr, form.ErrUnsupported) && !mayBeForm(r.Header.Get("Content-Type")):
-		whole = true
+		whole, body = true, sub.Fields // none, or what applications read anyway
 	default:
 		body = sub.Fields // the part read, or what lenient readers read
 	}
@@ -267,6 +267,10 @@ func mayBeForm(contentType string) bool {
 	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" ||
 		ct == "application/json" || strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json")
 }
+
+// readsQuery reports whether the route takes fields from the request's
+// query string, and there are some.
+func (f *Form) readsQuery(r *http.Request) bool { return f.QueryFields && r.URL.RawQuery != "" }
 
 // submission returns what the route maps: the body's fields, with the
 // query string's when the application reads them too.

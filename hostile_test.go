@@ -107,6 +107,20 @@ func hostileCases(t testing.TB) []hostileCase {
 		{name: "multipart EBCDIC part", ct: mpCT, body: mp("Content-Disposition: form-data; name=email\r\nContent-Type: text/plain; charset=cp037", "\x83\x81\xa2\x89\x95\x96"), status: 200, tag: failCharset},
 		{name: "multipart EBCDIC part, on_error block", lines: "on_error block", ct: mpCT, body: mp("Content-Disposition: form-data; name=email\r\nContent-Type: text/plain; charset=cp037", "\x83\x81"), status: 403},
 		{name: "multipart text in no part", ct: mpCT, body: []byte("--B\r\nno headers, but stop_word\r\n--B--\r\n"), status: 403},
+		// JSON as the applications that read it read it.
+		{name: "JSON with a byte order mark (Express, Python)", ct: "application/json", body: []byte("\xef\xbb\xbf" + `{"email":"` + spamEmail + `"}`), status: 403},
+		{name: "JSON with NaN (Python)", ct: "application/json", body: []byte(`{"n":NaN,"email":"` + spamEmail + `"}`), status: 403},
+		{name: "JSON and then junk (Go's json.Decoder)", ct: "application/json", body: []byte(`{"email":"` + spamEmail + `"} junk`), status: 403},
+		{name: "JSON ham and then junk", ct: "application/json", body: []byte(`{"email":"a@example.org"} junk`), status: 200, tag: failBadBody},
+		{name: "JSON in UTF-16 (Python)", ct: "application/json", body: []byte(utf16LE(`{"email":"` + spamEmail + `"}`)), status: 403},
+		{name: "JSON in UTF-7 (Express)", ct: "application/json; charset=utf-7", body: []byte(`{"email":"stop_email+AEA-example.com"}`), status: 403},
+		{name: "JSON sent as text/plain (fetch, Flask's force=True)", ct: "text/plain;charset=UTF-8", body: []byte(`{"email":"` + spamEmail + `"}`), status: 403},
+		{name: "JSON ham sent as text/plain", ct: "text/plain;charset=UTF-8", body: []byte(`{"email":"a@example.org"}`), status: 200, tag: failUnsupported},
+		{name: "urlencoded with no Content-Type (WordPress REST)", body: []byte("email=" + spamEmail), status: 403},
+		{name: "urlencoded in UTF-16 (Django)", ct: formCT + "; charset=utf-16", body: []byte(utf16LE("\ufeffemail=" + spamEmail)), status: 403},
+		{name: "urlencoded in UTF-7 (Django)", ct: formCT + "; charset=utf-7", body: []byte("email=stop_email+AEA-example.com"), status: 403},
+		{name: "urlencoded in EBCDIC", ct: formCT + "; charset=cp037", body: []byte("\x85\x94\x81\x89\x93~x"), status: 200, tag: failCharset},
+		{name: "urlencoded in EBCDIC, on_error block", lines: "on_error block", ct: formCT + "; charset=cp037", body: []byte("\x85\x94\x81\x89\x93~x"), status: 403},
 		{name: "100,000 fields, spam first", ct: formCT, body: []byte(spamForm + fields.String()), status: 403},
 		{name: "100,000 fields", ct: formCT, body: []byte(hamForm + fields.String()), status: 200, tag: "partial"},
 		{name: "100,000 multipart parts", ct: mpCT, body: []byte(parts.String()), status: 200, tag: "partial"},
@@ -180,7 +194,9 @@ func TestHostileInputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.ContentLength = int64(len(hc.body))
-			req.Header.Set("Content-Type", hc.ct)
+			if hc.ct != "" {
+				req.Header.Set("Content-Type", hc.ct)
+			}
 			for i := 0; i+1 < len(hc.header); i += 2 {
 				req.Header.Set(hc.header[i], hc.header[i+1])
 			}

@@ -235,3 +235,39 @@ func TestPresetWithRoutesByHand(t *testing.T) {
 		t.Errorf("route after the preset: %v", c.PostInfo)
 	}
 }
+
+// TestSubmissionsInTheQueryOnly: WordPress' REST API takes a comment or an
+// order from the query string alone, on a POST with no body or on a GET
+// whose ?_method= makes it one. Such a submission is checked on its query:
+// spam is refused, and a clean one reaches the application unflagged
+// (there is no body it could not read).
+func TestSubmissionsInTheQueryOnly(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		preset wordpress
+	}
+	reverse_proxy {{echo}}
+`})
+	for _, tc := range []struct {
+		name, method, path, message string
+		status                      int
+	}{
+		{"REST comment", "POST", "/wp-json/wp/v2/comments?post=1&author_email=a%40example.org&content=buy+stop_word", "buy stop_word", 403},
+		{"REST comment, GET made a POST", "GET", "/wp-json/wp/v2/comments?_method=POST&post=1&content=buy+stop_word", "buy stop_word", 403},
+		{"REST comment, rest_route", "POST", "/?rest_route=/wp/v2/comments&post=1&content=buy+stop_word", "buy stop_word", 403},
+		{"Store API order note", "POST", "/wp-json/wc/store/v1/checkout?customer_note=stop_word+deals&billing_address[email]=a%40example.org", "stop_word deals", 403},
+		{"REST comment, ham", "POST", "/wp-json/wp/v2/comments?post=1&content=nice+post", "nice post", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(e.cloud.Checks())
+			status, resp, got := readResponse(t, e.request(tc.method, tc.path, "", nil))
+			checks := e.cloud.Checks()[before:]
+			if status != tc.status || len(checks) != 1 || checks[0].Message != tc.message {
+				t.Fatalf("status %d, %d checks (%+v), want %d and the message %q: %.200s", status, len(checks), checks, tc.status, tc.message, resp)
+			}
+			if tc.status == 200 && (got == nil || got.Header.Get(headerAllow) != "1" || got.Header.Get(headerError) != "") {
+				t.Errorf("upstream reached with %v", got)
+			}
+		})
+	}
+}

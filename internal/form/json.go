@@ -139,19 +139,41 @@ func skipDigits(s string, i int) int {
 	return i
 }
 
-// scanLiteral checks true, false or null at s[i].
+// jsonLiterals are the literals a JSON value may be: RFC 8259's, and the
+// NaN and infinities that Python's json module reads (and writes).
+var jsonLiterals = [...]string{"true", "false", "null", "NaN", "Infinity", "-Infinity"}
+
+// scanLiteral checks a literal at s[i].
 func scanLiteral(s string, i int) (int, error) {
-	for _, lit := range [...]string{"true", "false", "null"} {
+	for _, lit := range jsonLiterals {
 		if strings.HasPrefix(s[i:], lit) {
 			return i + len(lit), nil
 		}
 	}
-	for _, lit := range [...]string{"true", "false", "null"} {
+	for _, lit := range jsonLiterals {
 		if strings.HasPrefix(lit, s[i:]) {
 			return 0, jsonErr(len(s)) // cut in the literal
 		}
 	}
 	return 0, jsonErr(i)
+}
+
+// isLiteralStart reports whether the value at s[i] is a literal rather than
+// a number: "-Infinity" starts like one.
+func isLiteralStart(s string, i int) bool {
+	if c := s[i]; c != '-' {
+		return c < '0' || c > '9'
+	}
+	return i+1 < len(s) && s[i+1] == 'I'
+}
+
+// skipBOM steps over a UTF-8 byte order mark at the start of a document,
+// which Express and Python's json.loads read past (PHP and Go do not).
+func skipBOM(s string) int {
+	if strings.HasPrefix(s, "\uFEFF") {
+		return len("\uFEFF")
+	}
+	return 0
 }
 
 // skipValue checks the value starting at s[i] (no leading space) and returns
@@ -171,7 +193,7 @@ func skipValue(s string, i, depth, maxDepth int) (int, error) {
 		return scanContainer(s, i, func(_, j int, _ string) (int, error) {
 			return skipValue(s, j, depth+1, maxDepth)
 		})
-	case c == '-' || '0' <= c && c <= '9':
+	case !isLiteralStart(s, i):
 		return scanNumber(s, i)
 	default:
 		return scanLiteral(s, i)
@@ -301,33 +323,41 @@ func nameBudget(bodyLen int) int { return 4*bodyLen + 4096 }
 // "a.0"; a scalar at the top has the name "". Numbers and booleans are their
 // literal text; null is skipped. An empty body has no fields.
 //
+// It reads what the common JSON readers read: RFC 8259, and a UTF-8 byte
+// order mark before it (Express, Python), NaN and the infinities (Python),
+// and value after value (Go's json.Decoder reads a body's first value and
+// ignores what follows it; in a loop, it reads them all). A syntax error
+// after a first whole value comes with the fields of the values before it.
+//
 // With prefix, body is the start of a longer document: the values that end
 // inside it are returned with ErrTruncated, and a syntax error is one only
 // where it is not the end of the bytes.
 func parseJSON(body []byte, lim Limits, prefix bool) (Fields, error) {
 	f := &jsonFlattener{s: string(body), lim: lim, prefix: prefix}
-	i := skipWS(f.s, 0)
+	i := skipWS(f.s, skipBOM(f.s))
 	if i == len(f.s) {
 		if prefix {
 			return nil, ErrTruncated
 		}
 		return nil, nil
 	}
-	end, err := f.value(i, 0)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrTooManyFields):
-		return f.fields, err
-	case prefix && endedEarly(err, len(f.s)):
-		return f.fields, ErrTruncated
-	default:
-		return nil, err
+	for first := true; i < len(f.s); first = false {
+		end, err := f.value(i, 0)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrTooManyFields):
+			return f.fields, err
+		case prefix && endedEarly(err, len(f.s)):
+			return f.fields, ErrTruncated
+		case first:
+			return nil, err
+		default:
+			return f.fields, err
+		}
+		i = skipWS(f.s, end)
 	}
 	if prefix {
 		return f.fields, ErrTruncated
-	}
-	if j := skipWS(f.s, end); j != len(f.s) {
-		return nil, jsonErr(j)
 	}
 	if f.tooDeep {
 		return f.fields, ErrTooDeep
@@ -485,7 +515,7 @@ func (f *jsonFlattener) value(i, depth int) (int, error) {
 		return end, f.add(jsonString(f.s[i:end], esc))
 	case c == 'n':
 		return scanLiteral(f.s, i) // null: no field
-	case c == 't' || c == 'f':
+	case isLiteralStart(f.s, i):
 		end, err := scanLiteral(f.s, i)
 		if err != nil {
 			return 0, err

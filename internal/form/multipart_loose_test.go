@@ -4,19 +4,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf16"
 )
 
 // TestLooseMultipart: the loose reading takes the fields the lenient
 // readers take (Django, Werkzeug, busboy), decoded as they decode them.
 func TestLooseMultipart(t *testing.T) {
-	utf16le := func(s string) string {
-		var b []byte
-		for _, u := range utf16.Encode([]rune(s)) {
-			b = append(b, byte(u), byte(u>>8))
-		}
-		return string(b)
-	}
 	for _, tc := range []struct {
 		name, body, charset string
 		want                Field

@@ -34,6 +34,9 @@ type Submission struct {
 	// ErrRatio or ErrUploadTooLarge.
 	Partial error
 
+	// Empty reports a body with no bytes at all.
+	Empty bool
+
 	contentType string
 	kind        kind
 	boundary    string
@@ -57,7 +60,8 @@ type Submission struct {
 //     text decoded from the charset the Content-Type names.
 //
 // Errors: [ErrUnsupported] for a content type that is not a form (nothing
-// is read), [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
+// is read, unless the body is one applications read anyway: see sniff),
+// [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
 // when reading failed (wrapping an *http.MaxBytesError when an outer limit
 // fired), the syntax error of a malformed body, or [ErrCharset] for text in
 // a charset that cannot be read. With the last two, Fields may still hold
@@ -68,6 +72,9 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	s := &Submission{contentType: r.Header.Get("Content-Type")}
 	var err error
 	if s.kind, s.boundary, err = mediaKind(s.contentType); err != nil {
+		if errors.Is(err, ErrUnsupported) && sniffable(s.contentType) {
+			return s, s.sniff(r, opt, err)
+		}
 		return s, err
 	}
 	codings := Codings(r.Header.Values("Content-Encoding"))
@@ -78,6 +85,7 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	if err := c.capture(r, opt.MaxBody); err != nil {
 		return s, err
 	}
+	s.Empty = c.Complete() && len(c.Bytes()) == 0
 	lim := opt.Limits.withDefaults()
 	switch {
 	case len(codings) > 0:

@@ -34,6 +34,7 @@ func (s *Submission) addReadings(open func() io.Reader, maxText int64, prefix bo
 		alt         Fields
 		partial     error
 		undecodable bool
+		decodedOK   bool // the body, decoded from its charset, was read whole
 	)
 	charset := contentCharset(s.contentType)
 	switch s.kind {
@@ -55,6 +56,10 @@ func (s *Submission) addReadings(open func() io.Reader, maxText int64, prefix bo
 			break
 		}
 		kind, decoder := classifyCharset(charset)
+		if kind == charsetASCII && s.kind == kindJSON && primaryErr != nil && !IsPartial(primaryErr) {
+			// Python's json.loads reads UTF-16 and UTF-32 without being told.
+			kind, decoder = pythonJSONCharset(open())
+		}
 		switch kind {
 		case charsetUnknown:
 			undecodable = true
@@ -65,18 +70,20 @@ func (s *Submission) addReadings(open func() io.Reader, maxText int64, prefix bo
 			}
 			f, err := parseDecoded(s.kind, body, decoder, lim, prefix)
 			alt, partial = f, cmpPartial(partial, partialOnly(err))
+			decodedOK = err == nil || IsPartial(err)
 		}
 	}
 	primaryOK := primaryErr == nil || IsPartial(primaryErr)
-	if !primaryOK {
-		s.Fields = nil
-	}
 	merged, added := mergeReadings(s.Fields, alt, lim.MaxFields)
 	s.Fields = merged
 	if added {
 		s.editable = false // what Strip would cut is not what every reader sees
 	}
 	switch {
+	case !primaryOK && decodedOK:
+		// Not valid as sent, but what the application reads once decoded.
+		s.Partial = partial
+		return nil
 	case !primaryOK:
 		if len(s.Fields) > 0 {
 			s.Partial = partial
@@ -89,6 +96,35 @@ func (s *Submission) addReadings(open func() io.Reader, maxText int64, prefix bo
 		return ErrCharset
 	}
 	return nil
+}
+
+// pythonJSONCharset is the charset Python's json.loads reads a body in, by
+// its first bytes: a byte order mark, or the zero bytes of ASCII in UTF-16
+// or UTF-32 (json.detect_encoding). UTF-8 needs no decoding.
+func pythonJSONCharset(src io.Reader) (charsetKind, string) {
+	var b [4]byte
+	n, _ := io.ReadFull(src, b[:])
+	switch {
+	case n == 4 && (b == [4]byte{0, 0, 0xfe, 0xff} || b == [4]byte{0xff, 0xfe, 0, 0}):
+		return charsetDecoded, "utf32"
+	case n >= 2 && (b[0] == 0xfe && b[1] == 0xff || b[0] == 0xff && b[1] == 0xfe):
+		return charsetDecoded, "utf16"
+	case n == 4 && b[0] == 0:
+		if b[1] != 0 {
+			return charsetDecoded, "utf16be"
+		}
+		return charsetDecoded, "utf32be"
+	case n == 4 && b[1] == 0:
+		if b[2] != 0 || b[3] != 0 {
+			return charsetDecoded, "utf16le"
+		}
+		return charsetDecoded, "utf32le"
+	case n == 2 && b[0] == 0:
+		return charsetDecoded, "utf16be"
+	case n == 2 && b[1] == 0:
+		return charsetDecoded, "utf16le"
+	}
+	return charsetASCII, ""
 }
 
 // partialOnly keeps err when it says a reading is partial, and drops it
