@@ -152,26 +152,44 @@ func (h *Handler) checkForm(r *http.Request, f *Form, ip netip.Addr) (v *verdict
 	if ipVerdict != nil { // allow_ip
 		return ipVerdict, release, nil
 	}
+	v = h.decide(r, f, ip, mapped, sig)
+	if mapped.OtherEmail != "" && v.allow && !v.failed() {
+		// A repeated e-mail field: the application may read its first value
+		// (Flask, Go, Express) rather than the last, so that one must pass
+		// too, or an address on a block list, or CleanTalk's test address,
+		// would ride in front of a clean one.
+		other := mapped
+		other.Email, other.OtherEmail = mapped.OtherEmail, ""
+		if ov := h.decide(r, f, ip, other, sig); !ov.allow || ov.failed() {
+			v = ov
+		}
+	}
+	return v, release, nil
+}
+
+// decide is the verdict on a mapped submission: the local rules, then the
+// cloud.
+func (h *Handler) decide(r *http.Request, f *Form, ip netip.Addr, mapped form.Mapped, sig signals) *verdict {
 	s := submission{ip: ip, email: mapped.Email, nickname: mapped.Nickname, message: mapped.Message}
 	if lv := h.app.engine.checkContent(s); lv != nil {
-		return lv, release, nil
+		return lv
 	}
 	if min := time.Duration(h.MinSubmitTime); min > 0 && sig.submitTime != nil && time.Duration(*sig.submitTime)*time.Second < min {
-		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly."), release, nil
+		return localVerdict(false, codeFastSubmit, "Forbidden. The form was submitted too quickly.")
 	}
 	if h.Honeypot == honeypotBlock && sig.honeypot.filled() {
-		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in."), release, nil
+		return localVerdict(false, codeHoneypot, "Forbidden. A field hidden from people was filled in.")
 	}
 	// CleanTalk's test address is refused at once; the cloud hears of it
 	// in the background, so the test shows in the CleanTalk dashboard too.
 	if isTestAddress(mapped.Email) {
 		h.reportTest(r, f, ip, mapped, sig)
-		return testVerdict(), release, nil
+		return testVerdict()
 	}
 	if !h.app.cloudUsable() {
-		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}, release, nil
+		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}
 	}
-	return h.askCloud(r, f, ip, mapped, sig), release, nil
+	return h.askCloud(r, f, ip, mapped, sig)
 }
 
 // unvouched turns a clean verdict on a body that was read only in part,

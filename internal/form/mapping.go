@@ -34,6 +34,10 @@ const (
 // Mapped is what a submission gives CleanTalk.
 type Mapped struct {
 	Email, Nickname, Message, Phone, URL string
+	// OtherEmail is the first value of a repeated e-mail field when it is
+	// not Email (its last value): Flask, Go and Express read the first of a
+	// repeated field where PHP, Django and Rails read the last.
+	OtherEmail string
 	// EventToken is the bot-detector token (ct_bot_detector_event_token, at
 	// the top level or nested such as data[ct_bot_detector_event_token]),
 	// set only when it is exactly 64 visible ASCII characters.
@@ -86,7 +90,7 @@ func (m Mapping) Apply(f Fields) Mapped {
 
 	// Configured names first, so that detection never takes their fields.
 	if email != nil {
-		out.Email = a.first(a.named(email))
+		out.Email, out.OtherEmail = a.firstAndOther(a.named(email))
 	}
 	if nickname != nil {
 		out.Nickname = a.join(a.named(nickname), " ")
@@ -102,7 +106,7 @@ func (m Mapping) Apply(f Fields) Mapped {
 	}
 
 	if email == nil {
-		out.Email = a.first(a.detect(emailNames))
+		out.Email, out.OtherEmail = a.firstAndOther(a.detect(emailNames))
 	}
 	if nickname == nil {
 		out.Nickname = a.detectNickname()
@@ -240,6 +244,13 @@ func (a *applier) detect(names map[string]bool) []int {
 // repeated field; otherwise a visitor could show the check one address and
 // the application another.
 func (a *applier) first(idx []int) string {
+	v, _ := a.firstAndOther(idx)
+	return v
+}
+
+// firstAndOther is first, and the first non-empty value of the field it
+// took when that is another value (what Flask, Go and Express read).
+func (a *applier) firstAndOther(idx []int) (string, string) {
 	chosen := -1
 	for _, i := range idx {
 		if strings.TrimSpace(a.f[i].Value) == "" {
@@ -250,10 +261,19 @@ func (a *applier) first(idx []int) string {
 		}
 	}
 	if chosen < 0 {
-		return ""
+		return "", ""
 	}
 	a.use(chosen)
-	return strings.TrimSpace(a.f[chosen].Value)
+	v := strings.TrimSpace(a.f[chosen].Value)
+	for _, i := range idx {
+		if other := strings.TrimSpace(a.f[i].Value); other != "" && a.php[i] == a.php[chosen] {
+			if other != v {
+				return v, other
+			}
+			break
+		}
+	}
+	return v, ""
 }
 
 // join joins the non-empty values with sep and records them.
