@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -227,8 +228,32 @@ func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submissio
 	default:
 		body = sub.Fields // the part read, or what lenient readers read
 	}
-	var query form.Fields
-	queried := false
+	query := form.ParseQuery(r.URL.RawQuery)
+	if f := h.routeByFields(r, first, func(c form.Condition) bool { return c.Holds(body, query) }); f != nil {
+		return f
+	}
+	// PHP without a request_order setting (its built-in default, and the
+	// official Docker images') lets a cookie override the body and the
+	// query in $_REQUEST, which is where WordPress' wp-login.php reads its
+	// action: a post that is no route's submission as PHP reads it with
+	// php.ini's defaults may be one with a cookie. (Cookies are looked at
+	// only then: MediaWiki ignores them, and a cookie must not move a post
+	// to another route than the one its application takes.)
+	if len(r.Header["Cookie"]) > 0 {
+		cookies := form.ParseCookies(r.Header["Cookie"])
+		if f := h.routeByFields(r, first, func(c form.Condition) bool { return c.HoldsWithCookies(body, query, cookies) }); f != nil {
+			return f
+		}
+	}
+	if !whole {
+		return first
+	}
+	return nil
+}
+
+// routeByFields returns the first route from first on whose paths,
+// matchers and conditions hold, holds saying whether a condition does.
+func (h *Handler) routeByFields(r *http.Request, first *Form, holds func(form.Condition) bool) *Form {
 	asSent := asSentRequest(r)
 	for _, f := range h.Forms[first.index:] {
 		if f != first {
@@ -236,22 +261,9 @@ func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submissio
 				continue
 			}
 		}
-		holds := true
-		for _, c := range f.conditions {
-			if !queried {
-				query, queried = form.ParseQuery(r.URL.RawQuery), true
-			}
-			if !c.Holds(body, query) {
-				holds = false
-				break
-			}
-		}
-		if holds {
+		if !slices.ContainsFunc(f.conditions, func(c form.Condition) bool { return !holds(c) }) {
 			return f
 		}
-	}
-	if !whole {
-		return first
 	}
 	return nil
 }

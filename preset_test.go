@@ -271,3 +271,41 @@ func TestSubmissionsInTheQueryOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestActionInACookie: PHP without a request_order setting (the official
+// Docker images ship no php.ini) lets a cookie override the body and the
+// query in $_REQUEST, where wp-login.php reads its action: a registration
+// whose action=register is a cookie is still checked as one. A cookie
+// never moves a post to another route than its application's: MediaWiki
+// reads no cookies, and an API edit stays an edit.
+func TestActionInACookie(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		preset wordpress
+		preset mediawiki
+	}
+	reverse_proxy {{echo}}
+`})
+	for _, tc := range []struct {
+		name, path, body, cookie, method, message string
+	}{
+		{"WordPress registration, action in a cookie", "/wp-login.php", "user_login=bob&user_email=bob%40example.org&wp-submit=Register",
+			"action=register", "check_newuser", ""},
+		{"WordPress lost password, action in a cookie", "/wp-login.php", "user_login=bob", "wordpress_test_cookie=x; action=lostpassword", "check_message", ""},
+		{"MediaWiki API edit with a sign-up cookie", "/w/api.php", "action=edit&title=Foo&text=API+text&token=%2B%5C", "action=createaccount", "check_message", "API text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(e.cloud.Checks())
+			status, resp, _ := e.post(tc.path, formCT, []byte(tc.body), "Cookie", tc.cookie)
+			checks := e.cloud.Checks()[before:]
+			if status != http.StatusOK || len(checks) != 1 || checks[0].Method != tc.method || checks[0].Message != tc.message {
+				t.Fatalf("status %d, checks %+v; want one %s with the message %q: %.200s", status, checks, tc.method, tc.message, resp)
+			}
+		})
+	}
+	// A login with no action anywhere is no route's.
+	before := len(e.cloud.Checks())
+	if status, _, _ := e.post("/wp-login.php", formCT, []byte("log=bob&pwd=secret"), "Cookie", "wordpress_test_cookie=x"); status != http.StatusOK || len(e.cloud.Checks()) != before {
+		t.Errorf("a login: status %d, %d checks", status, len(e.cloud.Checks())-before)
+	}
+}
