@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
@@ -121,6 +122,11 @@ func hostileCases(t testing.TB) []hostileCase {
 		{name: "urlencoded in UTF-7 (Django)", ct: formCT + "; charset=utf-7", body: []byte("email=stop_email+AEA-example.com"), status: 403},
 		{name: "urlencoded in EBCDIC", ct: formCT + "; charset=cp037", body: []byte("\x85\x94\x81\x89\x93~x"), status: 200, tag: failCharset},
 		{name: "urlencoded in EBCDIC, on_error block", lines: "on_error block", ct: formCT + "; charset=cp037", body: []byte("\x85\x94\x81\x89\x93~x"), status: 403},
+		// A form's own charset field (WordPress decodes trackbacks from it,
+		// with mbstring, which takes BASE64 for a charset too).
+		{name: "charset field UTF-16 (WordPress trackbacks)", ct: formCT, body: []byte("charset=UTF-16LE&email=" + url.QueryEscape(utf16LE(spamEmail))), status: 403},
+		{name: "charset field BASE64 (mbstring)", ct: formCT, body: []byte("charset=BASE64&email=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(spamEmail)))), status: 403},
+		{name: "charset field EBCDIC", ct: formCT, body: []byte("charset=CP037&email=a%40example.org"), status: 200, tag: failCharset},
 		{name: "100,000 fields, spam first", ct: formCT, body: []byte(spamForm + fields.String()), status: 403},
 		{name: "100,000 fields", ct: formCT, body: []byte(hamForm + fields.String()), status: 200, tag: "partial"},
 		{name: "100,000 multipart parts", ct: mpCT, body: []byte(parts.String()), status: 200, tag: "partial"},

@@ -135,12 +135,18 @@ func TestPresetWordPress(t *testing.T) {
 		nickname: "Bob", message: "Nice post!", url: "http://bob.example"}
 	cf7Check := routeCase{method: "check_message", commentType: "contact_form_wordpress_cf7", email: "gus@example.org",
 		nickname: "Gus", message: "Hello\nI have a question."}
+	const trackback = "url=http%3A%2F%2Fspam.example%2Fpost&title=Great+post&excerpt=We+wrote+about+it&blog_name=Spam+Blog"
+	trackbackCheck := routeCase{method: "check_message", commentType: "trackback", nickname: "Spam Blog",
+		message: "Great post\nWe wrote about it", url: "http://spam.example/post"}
 	const restComment = `{"post":42,"author_name":"Bob","author_email":"bob@example.org","author_url":"http://bob.example","content":{"raw":"Nice post!"}}`
 	cases := []routeCase{
 		at(commentCheck, "comment", "/wp-comments-post.php", formCT, comment),
 		at(commentCheck, "comment, WordPress in a directory", "/blog/wp-comments-post.php", formCT, comment),
 		at(commentCheck, "comment, REST", "/wp-json/wp/v2/comments", "application/json", restComment),
 		at(commentCheck, "comment, REST by rest_route", "/?rest_route=/wp/v2/comments", "application/json", restComment),
+		at(trackbackCheck, "trackback", "/wp-trackback.php?p=42", formCT, trackback),
+		at(trackbackCheck, "trackback to a permalink", "/2024/01/hello-world/trackback/", formCT, trackback),
+		at(trackbackCheck, "trackback by the query var", "/?p=42&tb=1", formCT, trackback),
 		{name: "registration", path: "/wp-login.php?action=register", ct: formCT,
 			body:   "user_login=carol&user_email=carol%40example.org&redirect_to=&wp-submit=Register",
 			method: "check_newuser", commentType: "register", email: "carol@example.org", nickname: "carol"},

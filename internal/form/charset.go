@@ -1,8 +1,13 @@
 package form
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"html"
+	"io"
+	"mime/quotedprintable"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -57,6 +62,12 @@ func classifyCharset(charset string) (charsetKind, string) {
 		return charsetDecoded, "utf32"
 	case "unicode11utf7", "csunicode11utf7":
 		return charsetDecoded, "utf7"
+	case "utf7imap":
+		return charsetDecoded, cs
+	case "base64", "quotedprintable", "htmlentities", "html":
+		// PHP's mbstring takes these for charsets (WordPress decodes a
+		// trackback from the charset its sender names).
+		return charsetDecoded, cs
 	}
 	for _, a := range asciiCharsets {
 		if strings.HasPrefix(cs, a) {
@@ -83,6 +94,22 @@ func decodeCharset(b []byte, decoder string) string {
 	switch decoder {
 	case "utf7":
 		return decodeUTF7(b)
+	case "utf7imap":
+		return decodeUTF7IMAP(b)
+	case "base64":
+		out, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields(b), nil)))
+		if err != nil {
+			return string(b)
+		}
+		return string(out)
+	case "quotedprintable":
+		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(b)))
+		if err != nil {
+			return string(b)
+		}
+		return string(out)
+	case "htmlentities", "html":
+		return html.UnescapeString(string(b))
 	case "utf32", "utf32le", "utf32be":
 		return decodeUTF32(b, decoder)
 	default:
@@ -167,18 +194,46 @@ func decodeUTF7(b []byte) string {
 			out.WriteByte('+')
 			continue
 		}
-		raw := decodeBase64Bits(b[i+1 : j])
-		u := make([]uint16, len(raw)/2)
-		for k := range u {
-			u[k] = binary.BigEndian.Uint16(raw[2*k:])
-		}
-		out.WriteString(string(utf16.Decode(u)))
+		out.WriteString(utf16BE(decodeBase64Bits(b[i+1 : j])))
 		if j < len(b) && b[j] == '-' {
 			j++
 		}
 		i = j - 1
 	}
 	return out.String()
+}
+
+// decodeUTF7IMAP decodes IMAP's modified UTF-7 (RFC 3501): "&" starts
+// base64 of UTF-16BE with "," for "/", ended by "-"; "&-" is "&".
+func decodeUTF7IMAP(b []byte) string {
+	var out strings.Builder
+	for i := 0; i < len(b); i++ {
+		if b[i] != '&' {
+			out.WriteByte(b[i])
+			continue
+		}
+		j := i + 1
+		for j < len(b) && b[j] != '-' {
+			j++
+		}
+		if j == i+1 {
+			out.WriteByte('&')
+		} else {
+			run := bytes.ReplaceAll(b[i+1:j], []byte(","), []byte("/"))
+			out.WriteString(utf16BE(decodeBase64Bits(run)))
+		}
+		i = j
+	}
+	return out.String()
+}
+
+// utf16BE decodes UTF-16BE bytes.
+func utf16BE(raw []byte) string {
+	u := make([]uint16, len(raw)/2)
+	for k := range u {
+		u[k] = binary.BigEndian.Uint16(raw[2*k:])
+	}
+	return string(utf16.Decode(u))
 }
 
 // decodeBase64Bits decodes a run of base64 characters without padding into

@@ -37,6 +37,10 @@ func TestDecodeCharset(t *testing.T) {
 		{"utf-7", []byte("+AGMAYQBzAGkAbgBv-"), "casino"},
 		{"UTF-7", []byte("a+-b +AGM-asino"), "a+b casino"},
 		{"utf7", []byte("Hi Mom -+Jjo--!"), "Hi Mom -\u263a-!"},
+		{"UTF7-IMAP", []byte("a,b &AGMAYQBzAGkAbgBv- &-"), "a,b casino &"},
+		{"BASE64", []byte("Y2Fz\naW5v"), "casino"},
+		{"Quoted-Printable", []byte("ca=73ino"), "casino"},
+		{"HTML-ENTITIES", []byte("&#99;&#x61;sino"), "casino"},
 	} {
 		kind, dec := classifyCharset(tc.charset)
 		if kind != charsetDecoded {

@@ -73,6 +73,10 @@ func (s *Submission) addReadings(open func() io.Reader, maxText int64, prefix bo
 			decodedOK = err == nil || IsPartial(err)
 		}
 	}
+	if s.kind == kindURLEncoded || s.kind == kindMultipart {
+		f, bad := charsetFieldReading(s.Fields)
+		alt, undecodable = append(alt, f...), undecodable || bad
+	}
 	primaryOK := primaryErr == nil || IsPartial(primaryErr)
 	merged, added := mergeReadings(s.Fields, alt, lim.MaxFields)
 	s.Fields = merged
@@ -125,6 +129,34 @@ func pythonJSONCharset(src io.Reader) (charsetKind, string) {
 		return charsetDecoded, "utf16le"
 	}
 	return charsetASCII, ""
+}
+
+// charsetFieldReading reads the fields of a form again in the charset its
+// own "charset" or "_charset_" field names, as WordPress decodes a
+// trackback (with PHP's mbstring, which also takes BASE64,
+// Quoted-Printable and HTML-ENTITIES for charsets). It reports a charset
+// that cannot be read.
+func charsetFieldReading(fields Fields) (Fields, bool) {
+	cs := ""
+	for _, f := range fields {
+		if n := PHPName(f.Name); n == "charset" || n == "_charset_" {
+			cs = f.Value
+		}
+	}
+	kind, decoder := classifyCharset(cs)
+	switch kind {
+	case charsetUnknown:
+		return nil, true
+	case charsetASCII:
+		return nil, false
+	}
+	out := make(Fields, 0, len(fields))
+	for _, f := range fields {
+		if v := decodeCharset([]byte(f.Value), decoder); v != f.Value {
+			out = append(out, Field{Name: f.Name, Value: v})
+		}
+	}
+	return out, false
 }
 
 // partialOnly keeps err when it says a reading is partial, and drops it
