@@ -15,8 +15,17 @@ var sensitiveHeaders = []string{
 }
 
 // sensitiveParts drop every header whose lower-case name contains one of
-// them. "cookie" is our addition (Cookie2 and vendor variants).
-var sensitiveParts = []string{"token", "secret", "signature", "auth", "api-key", "apikey", "cookie"}
+// them. "cookie" is our addition (Cookie2 and vendor variants), and so
+// are the rest after it: nonces (X-WP-Nonce, WooCommerce's Nonce),
+// sessions, signed assertions (Cf-Access-Jwt-Assertion), passwords, CSRF
+// values, HMACs and credentials.
+var sensitiveParts = []string{"token", "secret", "signature", "auth", "api-key", "apikey", "cookie",
+	"nonce", "session", "jwt", "assertion", "password", "passwd", "csrf", "xsrf", "hmac", "credential", "oidc"}
+
+// sensitiveWords drop every header with one of them as a word of its name
+// (words split at '-', '_' and '.'): a key (Ocp-Apim-Subscription-Key,
+// X-Functions-Key) or a session id.
+var sensitiveWords = []string{"key", "sid", "pwd", "otp"}
 
 // isSensitiveHeader reports whether a header must never leave the server.
 func isSensitiveHeader(name string) bool {
@@ -26,6 +35,11 @@ func isSensitiveHeader(name string) bool {
 	}
 	for _, p := range sensitiveParts {
 		if strings.Contains(n, p) {
+			return true
+		}
+	}
+	for w := range strings.FieldsFuncSeq(n, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		if slices.Contains(sensitiveWords, w) {
 			return true
 		}
 	}
