@@ -204,3 +204,28 @@ func TestSecretsInURLsNeverReachTheCloud(t *testing.T) {
 		t.Errorf("page_url %v, REFFERRER %v, source_url %v", si["page_url"], si["REFFERRER"], si["source_url"])
 	}
 }
+
+// TestSecretsInHeadersNeverReachTheCloud: behind a proxy, headers carry
+// the URL the client asked for (X-Original-URL, X-Forwarded-Uri, …) with
+// the same reset keys and tokens as the page's URL; and an API may take a
+// one-time code or a PIN in a header. all_headers carries neither secret,
+// and keeps the rest of such a header.
+func TestSecretsInHeadersNeverReachTheCloud(t *testing.T) {
+	e := newEnv(t, signalsSetup(t, ""))
+	e.post("/contact", formCT, []byte("email=a%40example.org&message=hi"),
+		"X-Original-URL", "/wp-login.php?action=rp&key=RESETKEY43&login=bob",
+		"X-Forwarded-Uri", "https://site.example/confirm/0123456789abcdef0123456789abcdef",
+		"X-Rewrite-Url", "/api?access_token=ACCESSTOKEN43&page=2",
+		"X-Totp", "TOTP43", "X-Mfa-Code", "MFA43", "X-Pin", "PIN43", "X-Passcode", "PASSCODE43")
+	c := e.lastCheck()
+	for _, s := range []string{"RESETKEY43", "0123456789abcdef0123456789abcdef", "ACCESSTOKEN43", "TOTP43", "MFA43", "PIN43", "PASSCODE43"} {
+		if bytes.Contains(c.Raw, []byte(s)) {
+			t.Errorf("%q reached the cloud", s)
+		}
+	}
+	h := c.AllHeaders
+	if h["X-Original-Url"] != "/wp-login.php?action=rp&login=bob" || h["X-Forwarded-Uri"] != "https://site.example/confirm/…" ||
+		h["X-Rewrite-Url"] != "/api?page=2" || h["User-Agent"] == "" {
+		t.Errorf("all_headers %v", h)
+	}
+}
