@@ -525,6 +525,38 @@ func TestLocalEngineWithoutKey(t *testing.T) {
 	}
 }
 
+// TestStopWordsSeeWhatReadersSee: a stop word is found however it is
+// written so that the page shows it: HTML entities, tags inside the word,
+// fullwidth letters, zero-width characters, soft hyphens and combining
+// marks between its letters. Text that shows other words passes.
+func TestStopWordsSeeWhatReadersSee(t *testing.T) {
+	s := formsSetup("")
+	s.noKey = true
+	s.global = "stop_words casino \"cheap pills\""
+	e := newEnv(t, s)
+	for msg, want := range map[string]int{
+		"c&#97;sino":               http.StatusForbidden,
+		"c&#x61;sin&oacute;":       http.StatusOK, // casinó is another word
+		"ca<b></b>sino":            http.StatusForbidden,
+		"ca<span class=\"x\">sino": http.StatusForbidden,
+		"< casino >":               http.StatusForbidden,
+		"ｃａｓｉｎｏ":                   http.StatusForbidden,
+		"ca\u200bsino":             http.StatusForbidden,
+		"ca\u00adsi\u2060no":       http.StatusForbidden,
+		"c\u0332a\u0332sino":       http.StatusForbidden,
+		"cheap&nbsp;pills":         http.StatusForbidden,
+		"cheap\u200b \u200bpills":  http.StatusForbidden,
+		"CASİNO":                   http.StatusForbidden,
+		"ca sino":                  http.StatusOK,
+		"casinos &amp; more":       http.StatusOK,
+	} {
+		body := "email=a%40example.org&message=" + url.QueryEscape(msg)
+		if status, _, _ := e.post("/contact", formCT, []byte(body)); status != want {
+			t.Errorf("%q: status %d, want %d", msg, status, want)
+		}
+	}
+}
+
 func TestAllowListSkipsCloud(t *testing.T) {
 	s := formsSetup("")
 	s.global = "allow_ip 127.0.0.0/8\n allow_email *@trusted.example"
