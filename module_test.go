@@ -359,6 +359,33 @@ func TestErrorModeUsesHandleErrors(t *testing.T) {
 	}
 }
 
+// TestErrorModeKeepsSpamFromTheErrorRoute: handle_errors may hand the
+// error to the application to render (a front controller routes by the
+// original URI, so a Laravel or Symfony app runs the form's handler
+// again). That works, and the refused submission does not reach the
+// application: the error route gets no body, and the verdict headers say
+// it was refused (a client's own X-Cleantalk-Allow is gone).
+func TestErrorModeKeepsSpamFromTheErrorRoute(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact
+		on_spam error
+	}
+	reverse_proxy {{echo}}
+	handle_errors {
+		reverse_proxy {{echo}}
+	}
+`})
+	status, resp, got := e.post("/contact", formCT, []byte("email=stop_email%40example.com&message=buy+now"), "X-Cleantalk-Allow", "1")
+	if got == nil {
+		t.Fatalf("the error route did not reach the application: %d %s\n%s", status, resp, e.logs())
+	}
+	if len(got.Body) != 0 || got.Header.Get(headerAllow) != "0" || got.Header.Get(headerCodes) != "BL" {
+		t.Errorf("the error route got body %q, %s %q, %s %q", got.Body,
+			headerAllow, got.Header.Get(headerAllow), headerCodes, got.Header.Get(headerCodes))
+	}
+}
+
 func TestDryRunNeverBlocks(t *testing.T) {
 	e := newEnv(t, formsSetup("dry_run\n on_error block\n max_body 1KiB"))
 	body := []byte("email=stop_email%40example.com&message=x")
