@@ -253,7 +253,7 @@ func (h *Handler) checkRequest(r *http.Request, f *Form, ip netip.Addr, m form.M
 	if req.SenderInfo.SenderURL == "" {
 		req.SenderInfo.SenderURL = m.URL // detected by name
 	}
-	redactURLs(req)
+	redactURLs(req, f.mapping.Excludes)
 	return req
 }
 

@@ -229,3 +229,27 @@ func TestSecretsInHeadersNeverReachTheCloud(t *testing.T) {
 		t.Errorf("all_headers %v", h)
 	}
 }
+
+// TestExcludedFieldsStayOutOfURLs: an excluded field is never sent, and a
+// route that reads the query string takes fields from the URL too: the
+// URLs sent with the check (page_url, post_url, the Referer) leave it out.
+func TestExcludedFieldsStayOutOfURLs(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact {
+			query_fields
+			exclude member_no
+		}
+	}
+	reverse_proxy {{echo}}
+`})
+	e.post("/contact?member_no=MEMBER42&ref=home", formCT, []byte("email=a%40example.org&message=hi"),
+		"Referer", siteURL+"/contact?member_no=MEMBER42")
+	c := e.lastCheck()
+	if bytes.Contains(c.Raw, []byte("MEMBER42")) {
+		t.Errorf("an excluded field reached the cloud: page_url %v, REFFERRER %v", c.SenderInfo["page_url"], c.SenderInfo["REFFERRER"])
+	}
+	if c.SenderInfo["page_url"] != siteURL+"/contact?ref=home" {
+		t.Errorf("page_url %v", c.SenderInfo["page_url"])
+	}
+}

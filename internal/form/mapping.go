@@ -153,6 +153,10 @@ func (a *applier) nameless() string {
 	return a.join(idx, "\n")
 }
 
+// Excludes reports whether the mapping excludes a field of this name (or
+// one it lies under).
+func (m Mapping) Excludes(name string) bool { return m.excluded(name, PHPName(name)) }
+
 // excluded reports whether a field, by its name as sent or as PHP names it,
 // is, or lies under, an excluded name.
 func (m Mapping) excluded(name, php string) bool {

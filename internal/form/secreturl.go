@@ -35,7 +35,11 @@ func IsSecretParam(name string) bool {
 // says holds one are dropped, and path segments that look like a token
 // (see tokenLike) are replaced by "…". The fragment is dropped. Anything
 // else stays as it was.
-func RedactURL(u string) string {
+func RedactURL(u string) string { return RedactURLWith(u, nil) }
+
+// RedactURLWith is RedactURL that also drops the query parameters drop
+// reports true for (a form's excluded fields); drop may be nil.
+func RedactURLWith(u string, drop func(name string) bool) string {
 	if u == "" {
 		return u
 	}
@@ -48,7 +52,7 @@ func RedactURL(u string) string {
 	var kept []string
 	for pair := range strings.SplitSeq(query, "&") {
 		name, _, _ := strings.Cut(pair, "=")
-		if pair == "" || IsSecretParam(unescapeLenient(name)) {
+		if pair == "" || IsSecretParam(unescapeLenient(name)) || drop != nil && drop(unescapeLenient(name)) {
 			continue
 		}
 		kept = append(kept, pair)
