@@ -3,6 +3,7 @@ package cleantalk
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -164,5 +165,25 @@ func TestRepeatedEmailField(t *testing.T) {
 				t.Errorf("status %d, want %d: %.200s", status, tc.status, resp)
 			}
 		})
+	}
+}
+
+// TestWholeContactFormIsChecked: without a message mapping, the cloud gets
+// the whole form as the message, the detected message first, as CleanTalk's
+// plugin sends a contact form: spam in a field of no common name (the
+// company, "how did you hear of us") is checked, not only the message.
+func TestWholeContactFormIsChecked(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact
+	}
+	reverse_proxy {{echo}}
+`})
+	status, _, got := e.post("/contact", formCT, []byte("name=Ann&email=a%40example.org&message=hello&company=a+stop_word+offer&submit=Send"))
+	if status != http.StatusForbidden || got != nil {
+		t.Errorf("spam in the company field: status %d", status)
+	}
+	if m := e.lastCheck().Message; m != "hello\na stop_word offer" {
+		t.Errorf("message %q", m)
 	}
 }

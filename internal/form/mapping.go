@@ -127,8 +127,14 @@ func (m Mapping) Apply(f Fields) Mapped {
 		out.Email = a.emailByValue()
 	}
 	nameless := a.nameless()
-	if !haveMessage && len(m.Message) == 0 && !m.MappedMessageOnly {
-		out.Message = a.rest()
+	if len(m.Message) == 0 && !m.MappedMessageOnly {
+		// Without a message mapping, the other text fields are part of
+		// the message too, after the detected ones, as CleanTalk's plugin
+		// sends a contact form whole: spam in a field of no common name
+		// (a company, a "how did you hear of us") is checked.
+		if rest := a.rest(); rest != "" {
+			out.Message = strings.TrimPrefix(out.Message+"\n"+rest, "\n")
+		}
 	}
 	if nameless != "" {
 		out.Message = strings.TrimPrefix(out.Message+"\n"+nameless, "\n")

@@ -77,7 +77,12 @@ func TestApply(t *testing.T) {
 		{
 			name: "a value with a display name is not an email",
 			f:    fl("to", "Ann <a@b.io>", "comment", "c"),
-			want: Mapped{Message: "c", Used: []string{"comment"}},
+			want: Mapped{Message: "c\nAnn <a@b.io>", Used: []string{"comment", "to"}},
+		},
+		{
+			name: "a detected message is followed by the rest of the form",
+			f:    fl("email", "a@b.io", "message", "hello", "company", "cheap pills", "submit", "Send"),
+			want: Mapped{Email: "a@b.io", Message: "hello\ncheap pills", Used: []string{"email", "message", "company"}},
 		},
 		{
 			name: "fallback message is the rest of the form",
