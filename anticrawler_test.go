@@ -223,7 +223,9 @@ func TestAntiCrawlerNeedsCleanTalkData(t *testing.T) {
 }
 
 func TestAntiFloodLimitsPageViews(t *testing.T) {
-	e := newModulesEnv(t, "allow_ip 192.0.2.99", "anti_flood on")
+	// 20 views an hour: none comes back while the test runs, however slow
+	// the machine (with a minute, one does every 3 s).
+	e := newModulesEnv(t, "allow_ip 192.0.2.99", "anti_flood 20 1h")
 	for _, ips := range [][2]string{{"192.0.2.60", "192.0.2.60"}, {"2001:db8:6::1", "2001:db8:6::2"}} {
 		// 20 page views pass, the 21st is over the limit. IPv6 counts per /64.
 		for i := range defaultFloodViews {
@@ -259,6 +261,7 @@ func TestAntiFloodBurstAcrossAMinuteBoundary(t *testing.T) {
 	// per-minute buckets let all 40 through.
 	n := now()
 	clockOffset.Add(int64(n.Truncate(time.Minute).Add(time.Minute - 2*time.Second).Sub(n)))
+	start := time.Now()
 	for i := range 20 {
 		if status, _ := e.browse("192.0.2.70", browserUA, ""); status != http.StatusOK {
 			t.Fatalf("view %d: %d", i+1, status)
@@ -271,8 +274,10 @@ func TestAntiFloodBurstAcrossAMinuteBoundary(t *testing.T) {
 			passed++
 		}
 	}
-	if passed > 1 {
-		t.Errorf("%d of 20 views passed right after the minute boundary", passed)
+	// The three seconds give one view back, and so does every 3 s of the
+	// test's own time.
+	if limit := 1 + int(time.Since(start)/(defaultFloodWindow/defaultFloodViews)); passed > limit {
+		t.Errorf("%d of 20 views passed right after the minute boundary, want at most %d", passed, limit)
 	}
 	// A person's pace, one view every 3 s, is never blocked.
 	for i := range 60 {
@@ -373,6 +378,7 @@ func TestFirewallModulesLogs(t *testing.T) {
 
 func TestFirewallModulesExplained(t *testing.T) {
 	e := newModulesEnv(t, "", "anti_crawler on\n anti_flood on")
+	start := time.Now()
 	for range 3 {
 		e.browse("2001:db8:9::1", browserUA, "")
 	}
@@ -389,9 +395,12 @@ func TestFirewallModulesExplained(t *testing.T) {
 	}
 	got = lookupReply{}
 	adminGet(t, "/cleantalk/firewall/lookup?ip=2001:db8:9::3", &got)
+	// The first view counts (the challenged ones do not), less what the
+	// time since then gave back: a view every 3 s.
+	least := 1 - time.Since(start).Seconds()/(defaultFloodWindow/defaultFloodViews).Seconds()
 	if got.AntiCrawler == nil || got.AntiCrawler.FreeFirstViews != crawlerFreeBurst-1 ||
-		len(got.AntiFlood) != 1 || got.AntiFlood[0].Views != 20 || got.AntiFlood[0].Counted < 0.9 || got.AntiFlood[0].NextBlocked {
-		t.Errorf("lookup of the modules: %+v %+v", got.AntiCrawler, got.AntiFlood)
+		len(got.AntiFlood) != 1 || got.AntiFlood[0].Views != 20 || got.AntiFlood[0].Counted < least || got.AntiFlood[0].Counted > 1 || got.AntiFlood[0].NextBlocked {
+		t.Errorf("lookup of the modules: %+v %+v, want %.2f to 1 views counted", got.AntiCrawler, got.AntiFlood, least)
 	}
 }
 

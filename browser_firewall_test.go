@@ -118,10 +118,13 @@ func TestBrowserFloodPageLetsTheBrowserBackIn(t *testing.T) {
 	if err := chromedp.Do(ctx, fastTimers(10)); err != nil {
 		t.Fatal(err)
 	}
-	// 25 page views in 10 s of the module's clock: the flood page comes
-	// after the 20th (a little later if the test's own time gave some back).
-	flooded := 0
-	for i := 1; i <= 25 && flooded == 0; i++ {
+	// Page views 400 ms apart on the module's clock: the flood page comes
+	// after the 20th, and a little later for the time that passed, which
+	// gives a view back every 3 s (the test's own time passes too).
+	const step = 400 * time.Millisecond
+	interval := defaultFloodWindow / defaultFloodViews
+	flooded, start := 0, time.Now()
+	for i := 1; i <= 100 && flooded == 0; i++ {
 		got, err := heading(ctx, fmt.Sprintf("%s/page/%d", siteURL, i))
 		switch {
 		case err != nil:
@@ -131,10 +134,11 @@ func TestBrowserFloodPageLetsTheBrowserBackIn(t *testing.T) {
 		case got != fmt.Sprintf("/page/%d", i):
 			t.Fatalf("view %d: %q", i, got)
 		}
-		clockOffset.Add(int64(400 * time.Millisecond))
+		clockOffset.Add(int64(step))
 	}
-	if flooded == 0 {
-		t.Fatal("25 views in 10 s never got the flood page")
+	passed := step*time.Duration(max(flooded-1, 0)) + time.Since(start)
+	if limit := defaultFloodViews + 1 + int(passed/interval); flooded == 0 || flooded > limit {
+		t.Fatalf("the flood page came at view %d, want by view %d (%v passed)", flooded, limit, passed.Round(time.Millisecond))
 	}
 	// The page waits 30 s on its own timers, then sets its pass and
 	// reloads. The browser runs its timers 10 times as fast (a script the

@@ -266,10 +266,9 @@ func mappedURL(f *Form, m form.Mapped) string {
 	return m.URL
 }
 
-// sendCheck asks CleanTalk for a verdict within the app's timeout.
+// sendCheck asks CleanTalk for a verdict within the app's timeout, which
+// the client holds every call to, retry included (clientOptions).
 func (h *Handler) sendCheck(ctx context.Context, f *Form, req *ctapi.CheckRequest) *verdict {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.app.Timeout))
-	defer cancel()
 	start := time.Now()
 	var (
 		resp *ctapi.CheckResponse

@@ -72,23 +72,26 @@ func TestTestAddressIsReportedInTheBackground(t *testing.T) {
 	clockOffset.Store(0)
 	t.Cleanup(func() { clockOffset.Store(0) })
 	e := newEnv(t, formsSetup(""))
-	reports := func() (n int) {
+	reports := func() (r []fakecloud.Check) {
 		for _, c := range e.cloud.Checks() {
 			if c.SenderEmail == fakecloud.StopEmail {
-				n++
+				r = append(r, c)
 			}
 		}
-		return n
+		return r
 	}
-	waitReports := func(want int) {
+	// waitReports waits for the want-th report and returns it.
+	waitReports := func(want int) fakecloud.Check {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
-		for reports() < want && time.Now().Before(deadline) {
+		for len(reports()) < want && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if got := reports(); got != want {
-			t.Fatalf("%d reports reached the cloud, want %d", got, want)
+		r := reports()
+		if len(r) != want {
+			t.Fatalf("%d reports reached the cloud, want %d", len(r), want)
 		}
+		return r[want-1]
 	}
 	body := []byte("email=stop_email%40example.com&message=hello&nickname=Tester")
 	for range 5 {
@@ -96,8 +99,7 @@ func TestTestAddressIsReportedInTheBackground(t *testing.T) {
 			t.Fatalf("test address: status %d", status)
 		}
 	}
-	waitReports(1)
-	c := e.lastCheck()
+	c := waitReports(1)
 	if c.Method != "check_message" || c.Message != "hello" || c.SenderIP != "127.0.0.1" {
 		t.Errorf("the report is not the submission: %s %q %q", c.Method, c.Message, c.SenderIP)
 	}
@@ -109,8 +111,7 @@ func TestTestAddressIsReportedInTheBackground(t *testing.T) {
 	if status, _, _ := e.post("/signup", formCT, []byte("email=stop_email%40example.com&username=tester")); status != http.StatusForbidden {
 		t.Fatalf("test address on sign-up: status %d", status)
 	}
-	waitReports(2)
-	if c := e.lastCheck(); c.Method != "check_newuser" {
+	if c := waitReports(2); c.Method != "check_newuser" {
 		t.Errorf("a sign-up is reported as %s", c.Method)
 	}
 }

@@ -76,6 +76,10 @@ func TestMain(m *testing.M) {
 		caddycmd.Main()
 		return
 	}
+	if os.Getenv(instantCloudEnv) != "" {
+		serveInstantCloud()
+		return
+	}
 	var err error
 	scratchRoot, err = os.MkdirTemp("", "caddy-cleantalk-test-")
 	if err != nil {
@@ -373,12 +377,18 @@ func adminPost(t *testing.T, path, contentType string, body []byte) (int, []byte
 	return resp.StatusCode, b
 }
 
-// lastCheck returns the last check the fake cloud received.
+// lastCheck returns the last check the fake cloud received for a
+// submission. CleanTalk's test address is refused locally and reported in
+// the background whenever the key's worker gets to it (testreport.go), so
+// such a report may come after later submissions' checks: it is passed over.
 func (e *env) lastCheck() fakecloud.Check {
 	e.t.Helper()
 	checks := e.cloud.Checks()
-	if len(checks) == 0 {
-		e.t.Fatal("the cloud received no check")
+	for i := len(checks) - 1; i >= 0; i-- {
+		if checks[i].SenderEmail != fakecloud.StopEmail {
+			return checks[i]
+		}
 	}
-	return checks[len(checks)-1]
+	e.t.Fatal("the cloud received no check")
+	return fakecloud.Check{}
 }

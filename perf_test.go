@@ -32,8 +32,8 @@ import (
 // benchCaddy runs Caddy for a benchmark with an instant cloud, the firewall
 // off and the site block site, where {{upstream}} is the address of an
 // upstream that reads and drops each body.
-func benchCaddy(b *testing.B, site string) {
-	cloud := instantCloud(b)
+func benchCaddy(b *testing.B, site string) *instantCloud {
+	cloud := startInstantCloud(b)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
@@ -62,28 +62,20 @@ http://localhost:9080 {
 %s
 }
 `, storage, testKey, cloud.URL, cloud.URL, site), "caddyfile")
+	return cloud
 }
 
-// instantCloud answers every check at once with a fixed verdict, so that a
-// benchmark measures the module and not the fake cloud's strict decoding.
-func instantCloud(tb testing.TB) *httptest.Server {
-	tb.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"allow":1,"comment":"","id":"0123456789abcdef0123456789abcdef","codes":"ALLOWED","stop_queue":0,"spam":0,"inactive":0,"account_status":1}`)
-	}))
-	tb.Cleanup(srv.Close)
-	return srv
-}
-
-// BenchmarkFormCheck measures a 10 KiB form post through Caddy with the
-// check (against an instant cloud on loopback) and without it, in one run:
-// the difference is the check's own cost.
+// BenchmarkFormCheck measures a form post through Caddy with the check
+// (against an instant cloud on loopback) and without it, in one run: the
+// difference is the check's own cost, cloud round trip included. "with"
+// and "without" post a 10 KiB form; the -512KiB pair a form whose message
+// is half a MiB (sent compressed), for the memory a large one costs. It
+// fails unless every checked post asked the cloud, and reports how many
+// new connections to the cloud a hundred checks opened.
 //
 //	go test -run '^$' -bench FormCheck -benchmem -count 10 . | benchstat -
 func BenchmarkFormCheck(b *testing.B) {
-	benchCaddy(b, `
+	cloud := benchCaddy(b, `
 	route /with {
 		cleantalk {
 			form /with {
@@ -97,15 +89,26 @@ func BenchmarkFormCheck(b *testing.B) {
 	reverse_proxy /without {{upstream}}
 `)
 
-	msg := strings.Repeat("Hello, this is a perfectly normal message. ", 240)[:10*1024-60]
-	body := []byte("name=Jane+Doe&email=jane%40example.org&message=" + strings.ReplaceAll(msg, " ", "+"))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	for _, path := range []string{"/without", "/with"} {
-		b.Run(strings.TrimPrefix(path, "/"), func(b *testing.B) {
+	form := func(size int) []byte {
+		msg := strings.Repeat("Hello, this is a perfectly normal message. ", size/40)[:size-60]
+		return []byte("name=Jane+Doe&email=jane%40example.org&message=" + strings.ReplaceAll(msg, " ", "+"))
+	}
+	for _, c := range []struct {
+		name, path string
+		body       []byte
+	}{
+		{"without", "/without", form(10 << 10)},
+		{"with", "/with", form(10 << 10)},
+		{"without-512KiB", "/without", form(512 << 10)},
+		{"with-512KiB", "/with", form(512 << 10)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
+			b.SetBytes(int64(len(c.body)))
+			before := cloud.counts(b)
 			for b.Loop() {
-				resp, err := client.Post(siteURL+path, formCT, bytes.NewReader(body))
+				resp, err := client.Post(siteURL+c.path, formCT, bytes.NewReader(c.body))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -114,6 +117,14 @@ func BenchmarkFormCheck(b *testing.B) {
 				if resp.StatusCode != http.StatusOK {
 					b.Fatalf("status %d", resp.StatusCode)
 				}
+			}
+			if c.path == "/with" {
+				after := cloud.counts(b)
+				checks, conns := after.Checks-before.Checks, after.Connections-before.Connections
+				if checks < int64(b.N) {
+					b.Fatalf("%d checked posts asked the cloud %d times", b.N, checks)
+				}
+				b.ReportMetric(100*float64(conns)/float64(checks), "new-conns/100checks")
 			}
 		})
 	}

@@ -325,6 +325,7 @@ func packReport(t *testing.T, stamp, visit string, report map[string]any) string
 
 func TestBrowserSignalsReachTheCloud(t *testing.T) {
 	e := newEnv(t, signalsSetup(t, "bot_detector"))
+	loaded := time.Now()
 	cookies := pageLoad(t, e, nil)
 	clockOffset.Store(int64(7 * time.Second))
 	t.Cleanup(func() { clockOffset.Store(0) })
@@ -332,8 +333,11 @@ func TestBrowserSignalsReachTheCloud(t *testing.T) {
 	body := []byte("email=a%40example.org&message=hello&ct_bot_detector_event_token=" + token)
 	e.post("/contact", formCT, body, "Cookie", cookies)
 	c := e.lastCheck()
-	if c.JSOn == nil || *c.JSOn != 1 || c.SubmitTime == nil || *c.SubmitTime < 7 || *c.SubmitTime > 8 {
-		t.Errorf("js_on %v submit_time %v", deref(c.JSOn), deref(c.SubmitTime))
+	if c.JSOn == nil || *c.JSOn != 1 {
+		t.Errorf("js_on %v", deref(c.JSOn))
+	}
+	if err := pageAge(c.SubmitTime, 7*time.Second, loaded); err != nil {
+		t.Error(err)
 	}
 	if c.EventToken != token || c.EventTokenEnabled == nil || *c.EventTokenEnabled != 1 {
 		t.Errorf("event token %q enabled %v", c.EventToken, deref(c.EventTokenEnabled))
@@ -509,11 +513,13 @@ func TestFeedbackIsBatchedAndSurvivesRestart(t *testing.T) {
 	if len(got) != 1 || strings.TrimSuffix(got[0], ";") != want {
 		t.Errorf("feedback sent: %q, want one batch %q", got, want)
 	}
-	var st statusReply
-	adminGet(t, "/cleantalk/status", &st)
-	if st.FeedbackQueue != 0 {
-		t.Errorf("%d items still queued", st.FeedbackQueue)
-	}
+	// The queue is emptied once the cloud's answer is back, a moment
+	// after the cloud has the batch.
+	waitFor(t, "the sent feedback leaves the queue", func() bool {
+		var st statusReply
+		adminGet(t, "/cleantalk/status", &st)
+		return st.FeedbackQueue == 0
+	})
 }
 
 // remoteCall calls the remote-call path and returns the answer.
@@ -683,21 +689,24 @@ func TestInvalidKeyDegradesToLocalEngine(t *testing.T) {
 }
 
 func TestFeedbackIsNotPutOffByMoreFeedback(t *testing.T) {
-	feedbackDelay.Store(int64(300 * time.Millisecond))
+	// The bounds leave a busy machine seconds; feedback put off by each
+	// item would never go out while items keep coming.
+	const delay = time.Second
+	feedbackDelay.Store(int64(delay))
 	t.Cleanup(func() { feedbackDelay.Store(int64(time.Minute)) })
 	e := newEnv(t, formsSetup(""))
 	start := time.Now()
 	for i := 0; len(e.cloud.Feedback()) == 0; i++ {
-		if time.Since(start) > 2*time.Second {
-			t.Fatal("feedback arriving every 50 ms kept the batch from being sent")
+		if time.Since(start) > 10*delay {
+			t.Fatal("feedback arriving every 100 ms kept the batch from being sent")
 		}
 		id := fmt.Sprintf("%032x", i)
 		if status, body := adminPost(t, "/cleantalk/feedback", "application/json", []byte(`{"request_id":"`+id+`","spam":false}`)); status != http.StatusAccepted {
 			t.Fatalf("feedback: %d %s", status, body)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("the first batch went out after %s, want about 300 ms", d)
+	if d := time.Since(start); d > 5*delay {
+		t.Errorf("the first batch went out after %s, want about %s", d, delay)
 	}
 }

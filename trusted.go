@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
 )
 
 // TrustedCookie is how an application marks the users it trusts
@@ -154,9 +153,4 @@ func (h *Handler) trustedVerdict(r *http.Request) *verdict {
 		return nil
 	}
 	return &verdict{allow: true, codes: []string{codeAllowedTrusted}, source: sourceTrusted, user: id}
-}
-
-// logTrusted logs a submission passed on unchecked for a trusted user.
-func (h *Handler) logTrusted(fields []zap.Field, v *verdict) {
-	h.logger.Info("trusted user: submission not checked", append(fields, zap.String("user", v.user))...)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Request headers that carry the verdict to the application (on_spam tag,
@@ -107,6 +108,23 @@ func tagRequest(h http.Header, v *verdict) {
 }
 
 func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr, spam bool) {
+	level, msg := zapcore.DebugLevel, "submission allowed"
+	switch {
+	case spam && h.DryRun:
+		level, msg = zapcore.InfoLevel, "dry run: submission would be refused"
+	case spam:
+		level, msg = zapcore.InfoLevel, "submission refused"
+	case v.failed():
+		level, msg = zapcore.WarnLevel, "submission not checked, passed on"
+	case v.partial != "":
+		level, msg = zapcore.WarnLevel, "submission checked in part, passed on"
+	case v.source == sourceTrusted:
+		level, msg = zapcore.InfoLevel, "trusted user: submission not checked"
+	}
+	entry := h.logger.Check(level, msg)
+	if entry == nil {
+		return // not logged at this level: no fields to build
+	}
 	fields := []zap.Field{
 		zap.String("client_ip", ip.String()),
 		zap.String("route", r.URL.Path),
@@ -127,19 +145,12 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 		fields = append(fields, zap.String("partial", v.partial))
 	}
 	switch {
-	case spam && h.DryRun:
-		h.logger.Info("dry run: submission would be refused", fields...)
-	case spam:
-		h.logger.Info("submission refused", append(fields, zap.String("action", h.OnSpam))...)
-	case v.failed():
-		h.logger.Warn("submission not checked, passed on", fields...)
-	case v.partial != "":
-		h.logger.Warn("submission checked in part, passed on", fields...)
-	case v.source == sourceTrusted:
-		h.logTrusted(fields, v)
-	default:
-		h.logger.Debug("submission allowed", fields...)
+	case spam && !h.DryRun:
+		fields = append(fields, zap.String("action", h.OnSpam))
+	case !spam && v.source == sourceTrusted:
+		fields = append(fields, zap.String("user", v.user))
 	}
+	entry.Write(fields...)
 }
 
 // requestUUID is Caddy's unique id of the request, the same as

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/leaktest"
 )
 
 // The whole-server tests count the refreshers and uploaders after reloads;
@@ -17,7 +18,7 @@ import (
 // the usage pool destroys them, whatever state they were in.
 
 func TestWorkerStartsOnceAndStops(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leaktest.VerifyNone(t, goleak.IgnoreCurrent())
 	var w worker
 	runs := make(chan struct{}, 4)
 	run := func(ctx context.Context) { runs <- struct{}{}; <-ctx.Done() }
@@ -35,7 +36,7 @@ func TestWorkerStartsOnceAndStops(t *testing.T) {
 func TestFeedAndAccountDestructLeakNothing(t *testing.T) {
 	// certmagic's file storage refreshes a lock file from a goroutine of its
 	// own, which ends a few seconds after the lock is released.
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction("github.com/caddyserver/certmagic.keepLockfileFresh"))
+	defer leaktest.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction("github.com/caddyserver/certmagic.keepLockfileFresh"))
 	client, err := ctapi.New(ctapi.Options{Key: testKey, ModerateURL: "http://127.0.0.1:9", APIURL: "http://127.0.0.1:9", Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -84,34 +85,6 @@ type PostInfo struct {
 	PostURL     string // post_url: the Referer of the form post
 }
 
-// checkWire is the JSON body of a check call.
-type checkWire struct {
-	MethodName        string `json:"method_name"`
-	AuthKey           string `json:"auth_key"`
-	Agent             string `json:"agent"`
-	SenderIP          string `json:"sender_ip"`
-	XForwardedFor     string `json:"x_forwarded_for,omitempty"`
-	XRealIP           string `json:"x_real_ip,omitempty"`
-	SenderEmail       string `json:"sender_email,omitempty"`
-	SenderNickname    string `json:"sender_nickname,omitempty"`
-	Message           string `json:"message,omitempty"`
-	Example           string `json:"example,omitempty"`
-	Phone             string `json:"phone,omitempty"`
-	SubmitTime        *int   `json:"submit_time,omitempty"`
-	JSOn              *int   `json:"js_on,omitempty"`
-	EventToken        string `json:"event_token,omitempty"`
-	EventTokenEnabled int    `json:"event_token_enabled,omitempty"`
-	HoneypotField     *int   `json:"honeypot_field,omitempty"`
-	SenderInfo        string `json:"sender_info,omitempty"`
-	PostInfo          string `json:"post_info,omitempty"`
-	AllHeaders        string `json:"all_headers,omitempty"`
-}
-
-type postInfoWire struct {
-	CommentType string `json:"comment_type"`
-	PostURL     string `json:"post_url,omitempty"`
-}
-
 // CheckMessage runs check_message: a message (comment, contact form, order).
 // It fails with ErrNoKey, a validation error, a transport, HTTP or
 // malformed-answer error, or a *CloudError when the answer carries a
@@ -149,46 +122,53 @@ func buildCheckBody(method, key, agent string, req *CheckRequest) ([]byte, error
 	if err := validateCheck(req); err != nil {
 		return nil, fmt.Errorf("ctapi: %s: %w", method, err)
 	}
-	w := checkWire{
-		MethodName:     method,
-		AuthKey:        key,
-		Agent:          cleanUTF8(agent),
-		SenderIP:       mustIP(req.SenderIP),
-		XForwardedFor:  mustIP(firstEntry(req.XForwardedFor)),
-		XRealIP:        mustIP(req.XRealIP),
-		SenderEmail:    cleanUTF8(req.SenderEmail),
-		SenderNickname: cleanUTF8(req.SenderNickname),
-		Message:        cleanUTF8(req.Message),
-		Example:        cleanUTF8(req.Example),
-		Phone:          cleanUTF8(req.Phone),
-		SubmitTime:     req.SubmitTime,
-		JSOn:           req.JSOn,
-		EventToken:     req.EventToken,
-		HoneypotField:  req.HoneypotField,
-	}
-	if req.EventTokenEnabled {
-		w.EventTokenEnabled = 1
-	}
+	message, example := cleanUTF8(req.Message), cleanUTF8(req.Example)
 	if method == MethodCheckMessage {
 		var err error
-		if w.Message, err = compressText(w.Message); err != nil {
+		if message, err = compressText(message); err != nil {
 			return nil, err
 		}
-		if w.Example, err = compressText(w.Example); err != nil {
+		if example, err = compressText(example); err != nil {
 			return nil, err
 		}
 	}
-	var err error
-	if w.SenderInfo, err = encodeSenderInfo(req.SenderInfo); err != nil {
-		return nil, err
+	// The JSON texts sent as strings, written first (on the stack, mostly)
+	// so that the body's size is known.
+	var room [4 << 10]byte
+	nested := appendSenderInfo(room[:0], req.SenderInfo)
+	senderInfoEnd := len(nested)
+	nested = appendPostInfo(nested, req.PostInfo)
+	postInfoEnd := len(nested)
+	nested = appendHeaders(nested, req.AllHeaders)
+	email, nickname, phone := cleanUTF8(req.SenderEmail), cleanUTF8(req.SenderNickname), cleanUTF8(req.Phone)
+	// Escapes lengthen a text a little: a nested one's quotes, a message's
+	// line breaks. Should they need more, the buffer grows.
+	size := len(nested) + len(nested)/4 + len(message) + len(message)/16 + len(example) +
+		len(email) + len(nickname) + len(phone) + 512
+
+	w := jsonObject{buf: make([]byte, 0, size)}
+	w.str("method_name", method)
+	w.str("auth_key", key)
+	w.str("agent", cleanUTF8(agent))
+	w.str("sender_ip", mustIP(req.SenderIP))
+	w.text("x_forwarded_for", mustIP(firstEntry(req.XForwardedFor)))
+	w.text("x_real_ip", mustIP(req.XRealIP))
+	w.text("sender_email", email)
+	w.text("sender_nickname", nickname)
+	w.text("message", message)
+	w.text("example", example)
+	w.text("phone", phone)
+	w.intPtr("submit_time", req.SubmitTime)
+	w.intPtr("js_on", req.JSOn)
+	w.text("event_token", req.EventToken)
+	if req.EventTokenEnabled {
+		w.int("event_token_enabled", 1)
 	}
-	if w.PostInfo, err = encodePostInfo(req.PostInfo); err != nil {
-		return nil, err
-	}
-	if w.AllHeaders, err = encodeHeaders(req.AllHeaders); err != nil {
-		return nil, err
-	}
-	return marshalJSON(w)
+	w.intPtr("honeypot_field", req.HoneypotField)
+	w.jsonText("sender_info", nested[:senderInfoEnd])
+	w.jsonText("post_info", nested[senderInfoEnd:postInfoEnd])
+	w.jsonText("all_headers", nested[postInfoEnd:])
+	return w.close(), nil
 }
 
 func validateCheck(r *CheckRequest) error {
@@ -251,27 +231,38 @@ func mustIP(s string) string {
 	return a.Unmap().WithZone("").String()
 }
 
-func encodePostInfo(pi PostInfo) (string, error) {
+// appendPostInfo appends the JSON text of post_info to dst, unless it has
+// no comment type.
+func appendPostInfo(dst []byte, pi PostInfo) []byte {
 	if pi.CommentType == "" {
-		return "", nil
+		return dst
 	}
-	b, err := marshalJSON(postInfoWire{CommentType: cleanUTF8(pi.CommentType), PostURL: cleanUTF8(pi.PostURL)})
-	return string(b), err
+	o := jsonObject{buf: dst}
+	o.str("comment_type", cleanUTF8(pi.CommentType))
+	o.text("post_url", cleanUTF8(pi.PostURL))
+	return o.close()
 }
 
-func encodeHeaders(h map[string]string) (string, error) {
-	out := make(map[string]string, len(h))
+// appendHeaders appends the JSON text of all_headers to dst, unless no
+// header is left: sensitive and hop-by-hop names are dropped again, the
+// rest go in the order of their names.
+func appendHeaders(dst []byte, h map[string]string) []byte {
+	type header struct{ name, value string }
+	kept := make([]header, 0, len(h))
 	for name, v := range h {
-		if name == "" || isSensitiveHeader(name) || isHopByHop(strings.ToLower(strings.TrimSpace(name)), nil) {
+		if !sendableHeader(name, nil) {
 			continue
 		}
-		out[cleanUTF8(name)] = cleanUTF8(v)
+		kept = append(kept, header{cleanUTF8(name), v})
 	}
-	if len(out) == 0 {
-		return "", nil
+	slices.SortFunc(kept, func(a, b header) int { return strings.Compare(a.name, b.name) })
+	// Names told apart only by invalid bytes are one name.
+	kept = slices.CompactFunc(kept, func(a, b header) bool { return a.name == b.name })
+	o := jsonObject{buf: dst}
+	for _, hd := range kept {
+		o.str(hd.name, cleanUTF8(hd.value))
 	}
-	b, err := marshalJSON(out)
-	return string(b), err
+	return o.close()
 }
 
 // marshalJSON encodes v without HTML escaping and without a trailing newline.

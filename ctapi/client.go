@@ -36,6 +36,13 @@ const (
 
 	// maxResponseBytes caps every JSON answer read from the cloud.
 	maxResponseBytes = 1 << 20
+
+	// writeBufferSize is the write buffer of each HTTP/1 connection. A
+	// check's body goes out of it in one piece: one with an uncompressed
+	// message (at most CompressThreshold bytes) and all its sender info
+	// fits. A body longer than the buffer costs every call a copy buffer
+	// of its own, as all did with the default 4 KiB.
+	writeBufferSize = 64 << 10
 )
 
 // Options configures a Client. The zero value of every field but Key selects
@@ -143,6 +150,7 @@ func New(o Options) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       writeBufferSize,
 	}
 	c.pinTr = c.tr.Clone()
 	c.pinTr.DisableKeepAlives = true

@@ -110,7 +110,9 @@ func TestFailoverToAnotherAddress(t *testing.T) {
 	for name, h := range badHandlers {
 		t.Run(name, func(t *testing.T) {
 			b := newBadServer(t, h)
-			c := b.client(t, 2*time.Second, nil)
+			// The stalled address takes 60% of the budget; the 40% left
+			// for the retry must hold a loopback call on a loaded machine.
+			c := b.client(t, 5*time.Second, nil)
 			resp, err := c.CheckMessage(context.Background(), &ctapi.CheckRequest{SenderIP: "192.0.2.1"})
 			if err != nil {
 				t.Fatalf("CheckMessage: %v", err)
@@ -169,7 +171,8 @@ func TestNoFailoverOnCloudError(t *testing.T) {
 // TestRetryNeedsTimeLeft: when finding another address leaves less than
 // about a third of the budget, there is no retry.
 func TestRetryNeedsTimeLeft(t *testing.T) {
-	const budget = 3 * time.Second
+	t.Parallel() // waits on timers: run alongside the other timing tests
+	const budget = 6 * time.Second
 	for _, tt := range []struct {
 		name      string
 		slow      time.Duration
@@ -194,6 +197,7 @@ func TestRetryNeedsTimeLeft(t *testing.T) {
 // TestCallNeverOutlivesTimeout: with every server hanging, the call still
 // ends on time, after trying both addresses.
 func TestCallNeverOutlivesTimeout(t *testing.T) {
+	t.Parallel() // waits on timers: run alongside the other timing tests
 	const timeout = time.Second
 	const slack = time.Second
 	b := newBadServer(t, badHandlers["stalled"])
@@ -309,25 +313,27 @@ func TestConcurrentCalls(t *testing.T) {
 // used, whether the host is an IP literal, a name with one address, or a
 // name whose other address already refused the connection.
 func TestSlowAnswerWithoutAnotherAddress(t *testing.T) {
-	const budget = 4 * time.Second
-	fc := fakecloud.New(t)
-	port := strconv.Itoa(int(fc.Addr().Port()))
+	t.Parallel() // waits on timers: run alongside the other timing tests
+	const budget = 8 * time.Second
 	one := &mapResolver{addrs: map[string][]netip.Addr{fakeHost: {netip.MustParseAddr("127.0.0.1")}}}
 	refusedFirst := &mapResolver{addrs: map[string][]netip.Addr{fakeHost: {
 		netip.MustParseAddr("127.0.0.3"), // nothing listens there
 		netip.MustParseAddr("127.0.0.1"),
 	}}}
-	for name, o := range map[string]func(*ctapi.Options){
-		"IP literal": func(o *ctapi.Options) { o.Timeout = budget },
-		"one address": func(o *ctapi.Options) {
+	for name, o := range map[string]func(o *ctapi.Options, port string){
+		"IP literal": func(o *ctapi.Options, _ string) { o.Timeout = budget },
+		"one address": func(o *ctapi.Options, port string) {
 			o.ModerateURL, o.Resolver, o.Timeout = "http://"+net.JoinHostPort(fakeHost, port), one, budget
 		},
-		"other address refused": func(o *ctapi.Options) {
+		"other address refused": func(o *ctapi.Options, port string) {
 			o.ModerateURL, o.Resolver, o.Timeout = "http://"+net.JoinHostPort(fakeHost, port), refusedFirst, budget
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := newClient(t, fc, o)
+			t.Parallel()
+			fc := fakecloud.New(t)
+			port := strconv.Itoa(int(fc.Addr().Port()))
+			c := newClient(t, fc, func(opts *ctapi.Options) { o(opts, port) })
 			fc.SetFault(fakecloud.Delay(budget * 65 / 100).Times(1))
 			start := time.Now()
 			resp, err := c.CheckMessage(context.Background(), &ctapi.CheckRequest{SenderIP: "192.0.2.1"})
@@ -342,7 +348,8 @@ func TestSlowAnswerWithoutAnotherAddress(t *testing.T) {
 // first attempt is cut off after 60% of the budget, and the retry answers
 // within the budget.
 func TestStalledServerStillLeavesTimeForAnother(t *testing.T) {
-	const budget = 5 * time.Second
+	t.Parallel() // waits on timers: run alongside the other timing tests
+	const budget = 10 * time.Second
 	b := newBadServer(t, badHandlers["stalled"])
 	c := b.client(t, budget, nil)
 	start := time.Now()
@@ -359,7 +366,8 @@ func TestStalledServerStillLeavesTimeForAnother(t *testing.T) {
 // TestAnswerDoesNotWaitForTheAddressLookup: an answer that arrives while
 // the call is still looking for another address is returned at once.
 func TestAnswerDoesNotWaitForTheAddressLookup(t *testing.T) {
-	const budget = 4 * time.Second
+	t.Parallel() // waits on timers: run alongside the other timing tests
+	const budget = 10 * time.Second
 	fc := fakecloud.New(t)
 	port := strconv.Itoa(int(fc.Addr().Port()))
 	res := &mapResolver{slowNth: 2, slowFor: time.Minute, addrs: map[string][]netip.Addr{fakeHost: {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // sensitiveHeaders are dropped by name (lower case), after the PHP SDK's
@@ -27,9 +28,37 @@ var sensitiveParts = []string{"token", "secret", "signature", "auth", "api-key",
 // X-Functions-Key) or a session id.
 var sensitiveWords = []string{"key", "sid", "pwd", "otp"}
 
-// isSensitiveHeader reports whether a header must never leave the server.
-func isSensitiveHeader(name string) bool {
-	n := strings.ToLower(strings.TrimSpace(name))
+// sendableHeader reports whether a header may go into all_headers: it
+// is neither sensitive nor one of the connection's (connection lists the
+// names the Connection header holds, in lower case).
+func sendableHeader(name string, connection []string) bool {
+	var room [64]byte
+	// Short names are lowered on the stack, without an allocation.
+	n := string(appendLower(room[:0], strings.TrimSpace(name)))
+	return n != "" && !isSensitiveHeader(n) && !isHopByHop(n, connection)
+}
+
+// appendLower appends name in lower case to dst: ASCII letters by hand,
+// any other name through strings.ToLower.
+func appendLower(dst []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return append(dst, strings.ToLower(name)...)
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// isSensitiveHeader reports whether a header (lower case, trimmed) must
+// never leave the server.
+func isSensitiveHeader(n string) bool {
 	if slices.Contains(sensitiveHeaders, n) {
 		return true
 	}
@@ -98,7 +127,7 @@ func AllHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for _, name := range names {
 		vals := h[name]
-		if len(vals) == 0 || isSensitiveHeader(name) || isHopByHop(strings.ToLower(name), connection) {
+		if len(vals) == 0 || !sendableHeader(name, connection) {
 			continue
 		}
 		key := http.CanonicalHeaderKey(name)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The cloud is written in PHP and may encode a number as 1, 1.0, "1" or true.
@@ -41,6 +42,9 @@ func readScalar(b []byte, want string) (scalar, error) {
 	case string(b) == "true" || string(b) == "false":
 		return scalar{kind: scalarBool, truth: b[0] == 't'}, nil
 	case b[0] == '"':
+		if s, ok := plainJSONString(b); ok {
+			return scalar{kind: scalarString, text: s}, nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return scalar{}, err
@@ -53,6 +57,25 @@ func readScalar(b []byte, want string) (scalar, error) {
 		return scalar{kind: scalarNumber, text: string(b)}, nil
 	}
 	return scalar{}, errors.New("cannot read the value as " + want)
+}
+
+// plainJSONString reads a JSON string that has nothing to unescape (no
+// '\\', no control character, valid UTF-8), as most of the cloud's are,
+// without going through encoding/json.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	text := b[1 : len(b)-1]
+	for _, c := range text {
+		if c < ' ' || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(text) {
+		return "", false
+	}
+	return string(text), true
 }
 
 // flexInt is a leniently decoded integer.

@@ -126,3 +126,21 @@ func BenchmarkDecodeCheckResponse(b *testing.B) {
 		}
 	}
 }
+
+// FuzzPlainJSONString: a string read without encoding/json is the string
+// encoding/json reads.
+func FuzzPlainJSONString(f *testing.F) {
+	for _, s := range []string{`"ALLOWED"`, `""`, `"a\"b"`, `"\u00e9"`, "\"\xff\"", "\"tab\t\"", `"`, `"a`, `"é"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := plainJSONString(b)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(b, &want); err != nil || got != want {
+			t.Fatalf("%q: read %q, encoding/json %q (%v)", b, got, want, err)
+		}
+	})
+}

@@ -1,10 +1,10 @@
 package ctapi
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // CookiesTypeNone is the storage mode of CleanTalk's WordPress plugin whose
@@ -114,103 +114,53 @@ func (b *BrowserSignals) Validate() error {
 	return nil
 }
 
-// infoObject writes a JSON object member by member, in order; a nil value
-// is written as null.
-type infoObject struct {
-	buf bytes.Buffer
-	err error
-}
-
-func (o *infoObject) add(key string, v any) {
-	if o.err != nil {
-		return
-	}
-	if o.buf.Len() == 0 {
-		o.buf.WriteByte('{')
-	} else {
-		o.buf.WriteByte(',')
-	}
-	k, _ := marshalJSON(key)
-	o.buf.Write(k)
-	o.buf.WriteByte(':')
-	if v == nil {
-		o.buf.WriteString("null")
-		return
-	}
-	b, err := marshalJSON(v)
-	if err != nil {
-		o.err = err
-		return
-	}
-	o.buf.Write(b)
-}
-
-// addText adds a string member, unless it is empty.
-func (o *infoObject) addText(key, s string) {
-	if s != "" {
-		o.add(key, cleanUTF8(s))
-	}
-}
-
-func (o *infoObject) String() (string, error) {
-	if o.err != nil || o.buf.Len() == 0 {
-		return "", o.err
-	}
-	o.buf.WriteByte('}')
-	return o.buf.String(), nil
-}
-
-// nullable returns v, or nil (JSON null) when v is the zero value.
-func nullable[T comparable](v T) any {
-	var zero T
-	if v == zero {
-		return nil
-	}
-	return v
-}
-
-// encodeSenderInfo writes sender_info: the request keys, then the browser
-// signals in the plugin's "none" mode encodings.
-func encodeSenderInfo(si SenderInfo) (string, error) {
-	var o infoObject
-	o.addText("REFFERRER", si.Referrer)
-	o.addText("USER_AGENT", si.UserAgent)
-	o.addText("page_url", si.PageURL)
+// appendSenderInfo appends the JSON text of sender_info to dst, unless it
+// would be empty: the request keys, then the browser signals in the
+// plugin's "none" mode encodings.
+func appendSenderInfo(dst []byte, si SenderInfo) []byte {
+	info := jsonObject{buf: dst}
+	info.text("REFFERRER", cleanUTF8(si.Referrer))
+	info.text("USER_AGENT", cleanUTF8(si.UserAgent))
+	info.text("page_url", cleanUTF8(si.PageURL))
 	if si.FieldsNumber != nil {
-		o.add("fields_number", *si.FieldsNumber)
+		info.int("fields_number", int64(*si.FieldsNumber))
 	}
-	o.addText("request_type", si.RequestType)
-	o.addText("sender_url", si.SenderURL)
+	info.text("request_type", cleanUTF8(si.RequestType))
+	info.text("sender_url", cleanUTF8(si.SenderURL))
 	if si.HoneypotSource != "" {
-		o.add("honeypot_field_value", cleanUTF8(si.HoneypotValue))
-		o.add("honeypot_field_source", cleanUTF8(si.HoneypotSource))
+		info.str("honeypot_field_value", cleanUTF8(si.HoneypotValue))
+		info.str("honeypot_field_source", cleanUTF8(si.HoneypotSource))
 	}
 	if b := si.Browser; b != nil {
-		addBrowserSignals(&o, b)
+		addBrowserSignals(&info, b)
 	}
-	return o.String()
+	return info.close()
 }
 
-func addBrowserSignals(o *infoObject, b *BrowserSignals) {
-	o.add("data__cookies_type", CookiesTypeNone)
-	o.add("checkjs_data_cookies", nullable(cleanUTF8(b.CheckJSCookie)))
-	o.add("checkjs_data_post", nullable(cleanUTF8(b.CheckJSPost)))
-	o.add("REFFERRER_PREVIOUS", nullable(cleanUTF8(b.PreviousReferrer)))
-	o.add("site_landing_ts", nullable(unixString(b.SiteLandingTS)))
-	o.add("page_hits", nullable(unixString(int64(b.PageHits))))
-	o.add("js_timezone", nullable(b.TimezoneHours))
-	o.add("page_set_timestamp", nullable(b.PageSetTimestamp))
-	o.add("form_visible_inputs", nullable(len(b.VisibleFields)))
-	o.add("apbct_visible_fields", nullable(cleanUTF8(joinNames(b.VisibleFields))))
-	o.add("form_invisible_inputs", nullable(len(b.InvisibleFields)))
-	o.add("apbct_invisible_fields", nullable(cleanUTF8(joinNames(b.InvisibleFields))))
+func addBrowserSignals(o *jsonObject, b *BrowserSignals) {
+	o.str("data__cookies_type", CookiesTypeNone)
+	o.strOrNull("checkjs_data_cookies", cleanUTF8(b.CheckJSCookie))
+	o.strOrNull("checkjs_data_post", cleanUTF8(b.CheckJSPost))
+	o.strOrNull("REFFERRER_PREVIOUS", cleanUTF8(b.PreviousReferrer))
+	o.strOrNull("site_landing_ts", unixString(b.SiteLandingTS))
+	o.strOrNull("page_hits", unixString(int64(b.PageHits)))
+	o.floatOrNull("js_timezone", b.TimezoneHours)
+	o.intOrNull("page_set_timestamp", b.PageSetTimestamp)
+	o.intOrNull("form_visible_inputs", int64(len(b.VisibleFields)))
+	o.strOrNull("apbct_visible_fields", cleanUTF8(joinNames(b.VisibleFields)))
+	o.intOrNull("form_invisible_inputs", int64(len(b.InvisibleFields)))
+	o.strOrNull("apbct_invisible_fields", cleanUTF8(joinNames(b.InvisibleFields)))
 	referer := cleanUTF8(b.SiteReferer)
 	if referer == "" {
 		referer = "UNKNOWN"
 	}
-	o.add("site_referer", referer)
-	o.add("source_url", sourceURLs(b.SourceURLs, &o.err))
-	o.add("emulations_headless_mode", strconv.FormatBool(b.Headless))
+	o.str("site_referer", referer)
+	if len(b.SourceURLs) == 0 {
+		o.null("source_url")
+	} else {
+		o.str("source_url", sourceURLs(b.SourceURLs))
+	}
+	o.str("emulations_headless_mode", strconv.FormatBool(b.Headless))
 	if g := b.Gathering; g != nil {
 		addGathering(o, g)
 	}
@@ -219,32 +169,47 @@ func addBrowserSignals(o *infoObject, b *BrowserSignals) {
 // addGathering writes the activity keys. In the plugin's "none" mode the
 // mouse and scroll flags are "true"/"false", and the key and focus flags,
 // stored once more as the string "true", go out as "\"true\"" (or "false").
-func addGathering(o *infoObject, g *Gathering) {
+func addGathering(o *jsonObject, g *Gathering) {
 	positions := ""
 	if g.MousePositions != nil {
-		positions = o.jsonText(g.MousePositions)
+		positions = mousePositions(g.MousePositions)
 	}
-	o.add("mouse_cursor_positions", positions)
-	o.add("mouse_moved", strconv.FormatBool(g.MouseMoved))
-	o.add("has_scrolled", strconv.FormatBool(g.Scrolled))
-	o.add("has_key_up", quotedTrue(g.KeyUp))
-	o.add("has_input_focused", quotedTrue(g.InputFocused))
-	o.add("key_press_timestamp", nullable(g.KeyPress))
-	var screen any
-	if g.Screen != nil {
-		screen = o.jsonText(g.Screen)
+	o.str("mouse_cursor_positions", positions)
+	o.str("mouse_moved", strconv.FormatBool(g.MouseMoved))
+	o.str("has_scrolled", strconv.FormatBool(g.Scrolled))
+	o.str("has_key_up", quotedTrue(g.KeyUp))
+	o.str("has_input_focused", quotedTrue(g.InputFocused))
+	o.intOrNull("key_press_timestamp", g.KeyPress)
+	if s := g.Screen; s != nil {
+		var info jsonObject
+		info.int("fullWidth", int64(s.FullWidth))
+		info.int("fullHeight", int64(s.FullHeight))
+		info.int("visibleWidth", int64(s.VisibleWidth))
+		info.int("visibleHeight", int64(s.VisibleHeight))
+		o.str("screen_info", string(info.close()))
+	} else {
+		o.null("screen_info")
 	}
-	o.add("screen_info", screen)
 }
 
-// jsonText is v as JSON text, for the keys whose value is a string that
-// holds JSON.
-func (o *infoObject) jsonText(v any) string {
-	b, err := marshalJSON(v)
-	if err != nil && o.err == nil {
-		o.err = err
+// mousePositions is the JSON text of mouse_cursor_positions: an array of
+// [clientY, clientX, ms] arrays.
+func mousePositions(samples [][3]int) string {
+	b := []byte{'['}
+	for i, p := range samples {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for j, n := range p {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+		b = append(b, ']')
 	}
-	return string(b)
+	return string(append(b, ']'))
 }
 
 func quotedTrue(b bool) string {
@@ -262,30 +227,23 @@ func unixString(n int64) string {
 }
 
 func joinNames(names []string) string {
-	var b bytes.Buffer
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(n)
-	}
-	return b.String()
+	return strings.Join(names, " ")
 }
 
-// sourceURLs encodes source_url: a JSON string holding an object of URL to
-// view times, in visit order; null when there are none.
-func sourceURLs(urls []VisitedURL, errp *error) any {
-	if len(urls) == 0 {
-		return nil
-	}
-	var o infoObject
+// sourceURLs is the JSON text of source_url: an object of URL to view
+// times, in visit order.
+func sourceURLs(urls []VisitedURL) string {
+	var o jsonObject
 	for _, u := range urls {
-		o.add(cleanUTF8(u.URL), u.Times)
+		o.key(cleanUTF8(u.URL))
+		o.buf = append(o.buf, '[')
+		for i, t := range u.Times {
+			if i > 0 {
+				o.buf = append(o.buf, ',')
+			}
+			o.buf = strconv.AppendInt(o.buf, t, 10)
+		}
+		o.buf = append(o.buf, ']')
 	}
-	s, err := o.String()
-	if err != nil {
-		*errp = err
-		return nil
-	}
-	return s
+	return string(o.close())
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -87,6 +88,52 @@ func TestCompressText(t *testing.T) {
 	}
 }
 
+// TestCompressTextAsAFreshWriter: pooled writers, used over and over and
+// at the same time, write the bytes a new gzip writer writes.
+func TestCompressTextAsAFreshWriter(t *testing.T) {
+	fresh := func(s string) string {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzipLevel)
+		zw.OS = gzipOSUnix
+		zw.Write([]byte(s))
+		zw.Close()
+		return base64.StdEncoding.EncodeToString(buf.Bytes())
+	}
+	texts := []string{
+		strings.Repeat("a", CompressThreshold+1),
+		strings.Repeat("Hello, is this the pricing page? ", 3000),
+		strings.Repeat("ж\"\n", 20000),
+		noiseText(200 << 10),
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 3 {
+				for _, s := range texts {
+					if got, err := compressText(s); err != nil || got != fresh(s) {
+						t.Errorf("%d bytes: compressed differently (%v)", len(s), err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// noiseText is n bytes that hardly compress.
+func noiseText(n int) string {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = 'a' + byte(x%26)
+	}
+	return string(b)
+}
+
 func TestCleanUTF8(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain": "plain", "caf\xc3\xa9": "café", "a\xffb": "ab", "\xc3": "", "\xed\xa0\x80x": "x",
@@ -109,6 +156,19 @@ func BenchmarkBuildCheckBody(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := buildCheckBody(MethodCheckMessage, "key", "agent", req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompressText compresses a 100 KiB message, as check_message
+// sends one over CompressThreshold.
+func BenchmarkCompressText(b *testing.B) {
+	msg := strings.Repeat("Hello, I would like to know more about your pricing & plans. ", 1700)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := compressText(msg); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -340,7 +340,7 @@ func sensitiveHeader(name string) bool {
 		"x-api-key", "api-key", "x-auth-token", "x-access-token", "x-forwarded-client-cert":
 		return true
 	}
-	for _, p := range []string{"token", "secret", "signature", "api-key", "apikey", "auth"} {
+	for _, p := range []string{"token", "secret", "signature", "api-key", "apikey", "auth", "nonce", "csrf", "xsrf", "session", "password", "passwd"} {
 		if strings.Contains(n, p) {
 			return true
 		}

@@ -111,7 +111,7 @@ func ParseCookies(lines []string) Fields {
 		for pair := range strings.SplitSeq(line, ";") {
 			name, value, _ := strings.Cut(strings.TrimLeft(pair, " \t"), "=")
 			if name != "" && len(f) < DefaultMaxFields {
-				f = append(f, Field{Name: unescapeLenient(name), Value: unescapeLenient(value)})
+				f = append(f, Field{Name: unescapeString(name), Value: unescapeString(value)})
 			}
 		}
 	}

@@ -63,7 +63,8 @@ var genericSegments = map[string]bool{"value": true, "raw": true, "und": true}
 // without trailing digits ("email-1", "wpTextbox1" and "jform[email1]" are
 // "email", "wptextbox" and "email").
 func detectKey(name string) string {
-	seg := segments(name)
+	var room [8]string
+	seg := segments(room[:0], name)
 	i := len(seg) - 1
 	for i > 0 && genericSegments[strings.ToLower(seg[i])] {
 		i--

@@ -286,21 +286,20 @@ func (a *applier) firstAndOther(idx []int) (string, string) {
 	return v, ""
 }
 
-// join joins the non-empty values with sep and records them.
+// join joins the non-empty values with sep and records them. A single
+// value is returned as it is, not copied.
 func (a *applier) join(idx []int, sep string) string {
-	var b strings.Builder
+	var room [8]string
+	values := room[:0]
 	for _, i := range idx {
 		v := a.f[i].Value
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteString(sep)
-		}
-		b.WriteString(v)
+		values = append(values, v)
 		a.use(i)
 	}
-	return b.String()
+	return strings.Join(values, sep)
 }
 
 func (a *applier) use(i int) {

@@ -245,8 +245,15 @@ func TestSegments(t *testing.T) {
 		"ct_bot_detector_event_token": {"ct_bot_detector_event_token"},
 	}
 	for in, want := range tests {
-		if got := segments(in); !slices.Equal(got, want) {
+		if got := segments(nil, in); !slices.Equal(got, want) {
 			t.Errorf("segments(%q) = %q, want %q", in, got, want)
+		}
+		wantLast := ""
+		if len(want) > 0 {
+			wantLast = want[len(want)-1]
+		}
+		if lastSegment(in) != wantLast {
+			t.Errorf("lastSegment(%q) = %q, want %q", in, lastSegment(in), wantLast)
 		}
 	}
 }

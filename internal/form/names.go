@@ -14,25 +14,28 @@ const EventTokenField = "ct_bot_detector_event_token"
 // forms. They are service fields: never checked, stripped on request.
 const ServiceFieldPrefix = "ct_caddy_"
 
-// segments splits a field name into its path segments: JSON dots and the
-// brackets of "data[user][email]" or "tags[]" both separate, and empty and
-// all-digit segments (array indexes) are dropped.
-func segments(name string) []string {
-	parts := strings.FieldsFunc(name, func(r rune) bool {
-		return r == '.' || r == '[' || r == ']'
-	})
-	out := parts[:0]
-	for _, p := range parts {
-		if strings.TrimLeft(p, "0123456789") != "" {
-			out = append(out, p)
+// segments appends the path segments of a field name to dst: JSON dots
+// and the brackets of "data[user][email]" or "tags[]" both separate, and
+// empty and all-digit segments (array indexes) are dropped.
+func segments(dst []string, name string) []string {
+	for name != "" {
+		seg := name
+		if i := strings.IndexAny(name, ".[]"); i >= 0 {
+			seg, name = name[:i], name[i+1:]
+		} else {
+			name = ""
+		}
+		if strings.TrimLeft(seg, "0123456789") != "" {
+			dst = append(dst, seg)
 		}
 	}
-	return out
+	return dst
 }
 
 // lastSegment returns the last named segment of a field name, or "".
 func lastSegment(name string) string {
-	seg := segments(name)
+	var room [8]string
+	seg := segments(room[:0], name)
 	if len(seg) == 0 {
 		return ""
 	}

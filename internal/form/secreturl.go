@@ -52,7 +52,7 @@ func RedactURLWith(u string, drop func(name string) bool) string {
 	var kept []string
 	for pair := range strings.SplitSeq(query, "&") {
 		name, _, _ := strings.Cut(pair, "=")
-		if pair == "" || IsSecretParam(unescapeLenient(name)) || drop != nil && drop(unescapeLenient(name)) {
+		if pair == "" || IsSecretParam(unescapeString(name)) || drop != nil && drop(unescapeString(name)) {
 			continue
 		}
 		kept = append(kept, pair)

@@ -15,44 +15,83 @@ func parseURLEncoded(body []byte, lim Limits) (Fields, error) {
 	if len(body) == 0 {
 		return nil, nil
 	}
-	// One copy of the whole body: names and values without escapes are
-	// substrings of it, so most fields cost no allocation of their own.
-	s := string(body)
-	fields := make(Fields, 0, min(strings.Count(s, "&")+1, lim.MaxFields))
-	for s != "" {
-		var pair string
-		pair, s, _ = strings.Cut(s, "&")
-		if pair == "" {
+	// Every name and value is decoded into one string, of which the fields
+	// are substrings: one allocation, never longer than the body (decoding
+	// only shortens), whatever the escapes.
+	var text strings.Builder
+	text.Grow(len(body))
+	var room [64]int
+	ends := room[:0] // where each name and each value ends in text
+	if pairs := min(bytes.Count(body, []byte{'&'})+1, lim.MaxFields); 2*pairs > len(room) {
+		ends = make([]int, 0, 2*pairs)
+	}
+	var err error
+	for rest := body; len(rest) > 0; {
+		var pair []byte
+		pair, rest, _ = bytes.Cut(rest, []byte{'&'})
+		if len(pair) == 0 {
 			continue
 		}
-		if len(fields) == lim.MaxFields {
-			return fields, ErrTooManyFields
+		if len(ends) == 2*lim.MaxFields {
+			err = ErrTooManyFields
+			break
 		}
-		rawName, rawValue, _ := strings.Cut(pair, "=")
-		fields = append(fields, Field{Name: unescapeLenient(rawName), Value: capValue(unescapeLenient(rawValue), lim.MaxValueBytes)})
+		rawName, rawValue, _ := bytes.Cut(pair, []byte{'='})
+		unescapeLenient(&text, rawName)
+		ends = append(ends, text.Len())
+		unescapeLenient(&text, rawValue)
+		ends = append(ends, text.Len())
 	}
-	return fields, nil
+	s := text.String()
+	fields := make(Fields, len(ends)/2)
+	start := 0
+	for i := range fields {
+		nameEnd, valueEnd := ends[2*i], ends[2*i+1]
+		fields[i] = Field{Name: s[start:nameEnd], Value: capValue(s[nameEnd:valueEnd], lim.MaxValueBytes)}
+		start = valueEnd
+	}
+	return fields, err
 }
 
-// unescapeLenient decodes one half of a pair: '+' is a space, %XX with two
-// hex digits is that byte, and every other byte is kept.
-func unescapeLenient(s string) string {
+// unescapeLenient appends one half of a pair to b, decoded: '+' is a
+// space, %XX with two hex digits is that byte, and every other byte is kept.
+// Bytes are decoded into a chunk on the stack and written a chunk at a time.
+func unescapeLenient(b *strings.Builder, s []byte) {
+	var room [512]byte
+	chunk := room[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '+' {
+			c = ' '
+		} else if c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		if len(chunk) == cap(chunk) {
+			b.Write(chunk)
+			chunk = chunk[:0]
+		}
+		chunk = append(chunk, c)
+	}
+	b.Write(chunk)
+}
+
+// unescapeName decodes a name as parseURLEncoded decodes it.
+func unescapeName(name []byte) string {
+	var b strings.Builder
+	unescapeLenient(&b, name)
+	return b.String()
+}
+
+// unescapeString decodes a string as unescapeLenient does; most need no
+// decoding and come back as they are.
+func unescapeString(s string) string {
 	if !strings.ContainsAny(s, "%+") {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
+	unescapeLenient(&b, []byte(s))
 	return b.String()
 }
 
@@ -121,5 +160,5 @@ func dropPair(seg []byte, drop func(string) bool) bool {
 		return false
 	}
 	rawName, _, _ := bytes.Cut(seg, []byte{'='})
-	return drop(unescapeLenient(string(rawName)))
+	return drop(unescapeName(rawName))
 }
