@@ -217,56 +217,110 @@ func (a *App) crawlerMAC(ts string, ip netip.Addr, ua string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
 
+// crawlerMACLen is the length of a pass's signature, in base64.
+const crawlerMACLen = 24
+
 // validCrawlerPass checks a pass for the address and User-Agent. A pass
 // seen before is checked from a bounded cache of verified passes, without
 // computing the signature again.
 func (a *App) validCrawlerPass(value string, ip netip.Addr, ua string, at time.Time) bool {
 	ts, mac, ok := strings.Cut(value, ".")
-	if !ok || len(mac) != 24 {
+	if !ok || len(mac) != crawlerMACLen {
 		return false
 	}
-	from, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
+	from, ok := parseUnix(ts)
+	if !ok {
 		return false
 	}
 	if n := at.Unix(); n < from || n >= from+int64(crawlerLifetime/time.Second) {
 		return false
 	}
-	// Two slots per hash, so that two passes in use rarely evict each other.
+	want := verifiedPass{from: from, ip: ip.As16(), ua: ua}
+	copy(want.mac[:], mac)
 	i := maphash.String(passCacheSeed, value) & (passCacheSize - 1)
-	for _, slot := range []*atomic.Pointer[verifiedPass]{&a.crawlerPasses[i], &a.crawlerPasses[i^1]} {
-		if c := slot.Load(); c != nil && c.value == value && c.ip == ip && c.ua == ua {
-			return true
-		}
+	if a.crawlerPasses.has(i, &want) {
+		return true
 	}
 	if !hmac.Equal([]byte(mac), []byte(a.crawlerMAC(ts, ip, ua))) {
 		return false
 	}
-	if len(ua) <= 1024 {
-		slot := &a.crawlerPasses[i]
-		if slot.Load() != nil {
-			slot = &a.crawlerPasses[i^1]
-		}
-		slot.Store(&verifiedPass{value, ip, ua})
+	if len(ua) <= maxCachedUA {
+		a.crawlerPasses.add(i, &want)
 	}
 	return true
 }
 
-// verifiedPass is a pass whose signature was checked, for the address and
-// User-Agent it was checked with.
-type verifiedPass struct {
-	value string
-	ip    netip.Addr
-	ua    string
+// parseUnix reads the seconds of a pass: decimal digits without a leading
+// zero or sign, as strconv.FormatInt writes a positive number. Each time
+// has one spelling, so a pass's text and its fields are interchangeable
+// (the cache of verified passes compares the fields).
+func parseUnix(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 || s[0] == '0' {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
-const passCacheSize = 1 << 14
+// verifiedPass is a pass whose signature was checked, with the address and
+// User-Agent it was checked for: its fields, not its text, so that the
+// cache keeps no part of the request (the pass is a piece of a Cookie
+// header that may be a kilobyte long). It fills one cache line.
+type verifiedPass struct {
+	from int64
+	ip   [16]byte
+	mac  [crawlerMACLen]byte
+	ua   string // a copy, at most maxCachedUA bytes
+}
+
+const (
+	passCacheSize = 1 << 14
+	maxCachedUA   = 1024
+)
 
 var passCacheSeed = maphash.MakeSeed()
 
 // passCache belongs to the App, so that a new secret never meets an
-// entry verified with another.
+// entry verified with another. It is 4-way set-associative: a pass may sit
+// in any slot of the four its hash picks (one cache line of pointers), so
+// that passes in use rarely evict each other.
 type passCache [passCacheSize]atomic.Pointer[verifiedPass]
+
+func (c *passCache) has(i uint64, p *verifiedPass) bool {
+	set := c[i&^3 : i&^3+4]
+	for j := range set {
+		if e := set[j].Load(); e != nil && e.same(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// same compares two verified passes, the fields that differ most first.
+func (e *verifiedPass) same(p *verifiedPass) bool {
+	return e.mac == p.mac && e.from == p.from && e.ip == p.ip && e.ua == p.ua
+}
+
+// add puts a verified pass in a free slot of its set, or in its own slot.
+func (c *passCache) add(i uint64, p *verifiedPass) {
+	slot := &c[i]
+	for j := i &^ 3; j < i&^3+4; j++ {
+		if c[j].Load() == nil {
+			slot = &c[j]
+			break
+		}
+	}
+	e := *p
+	e.ua = strings.Clone(p.ua) // not a piece of a larger string the request holds
+	slot.Store(&e)
+}
 
 // crawlerScriptCookie is what the module's page script does for
 // AntiCrawler: it sets the visitor's pass, this cookie ("" when there is

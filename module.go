@@ -348,11 +348,8 @@ func (h *Handler) firewallOn() bool { return h.Firewall == nil || *h.Firewall }
 // the server's trusted_proxies.
 func clientIP(r *http.Request) netip.Addr {
 	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-	ip, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ip.Unmap()
+	ip, _ := parseClientIP(s)
+	return ip
 }
 
 // tagPrefix starts the request headers that carry a verdict to the
@@ -366,8 +363,8 @@ const tagPrefix = "X-Cleantalk-"
 // delete; this runs on every request, where a scan of the whole header map
 // would cost more than the firewall lookup.
 func stripClientTags(r *http.Request) {
-	for _, name := range tagHeaders {
-		delete(r.Header, name)
+	for i := range tagHeaders {
+		delete(r.Header, tagHeaders[i])
 	}
 	if r.Trailer != nil {
 		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer}

@@ -22,30 +22,50 @@ import (
 // (allow_ip, a CleanTalk whitelist) skips both, AntiCrawler answers first,
 // and AntiFlood counts only what AntiCrawler let through.
 
-// isPageView reports whether r loads a page: a GET that a browser makes to
-// show a document, or one from a client that does not say what it wants
-// (no Accept, or */* only), which is how scripts fetch pages. Requests for
-// anything else (images, styles, scripts' fetch and XHR calls) are not.
-func isPageView(r *http.Request) bool {
-	if r.Method != http.MethodGet {
-		return false
-	}
+// pageKind is what a GET is to AntiCrawler and AntiFlood.
+type pageKind uint8
+
+const (
+	pageView  pageKind = iota // a page load: checked at once
+	pageMaybe                 // says it is not a page: checked if the answer is one
+)
+
+// kindOf tells what a GET loads. A browser says it in Sec-Fetch-Dest, and
+// every browser that runs the pass's script sends it, so for them that
+// header alone decides, which keeps the check of a returning visitor to a
+// few header lookups. (A client that claims a document is checked as the
+// page view it claims to be, whatever else it sends: an Upgrade, or the
+// X-Requested-With that Android's WebView adds to its navigations.)
+// Without it, a page view is a GET that does not ask for an upgrade, is
+// not marked as a script's fetch, and asks for HTML or does not say what
+// it wants (no Accept, or */* only), which is how scripts fetch pages.
+// Requests for anything else (images, styles, scripts' fetch and XHR
+// calls, WebSocket handshakes) are not page views, but are checked as one
+// if the answer is a page: an Upgrade header that the application ignores
+// does not take a page past the modules.
+func kindOf(r *http.Request) pageKind {
 	h := r.Header
-	if v := h["Sec-Fetch-Dest"]; len(v) > 0 && v[0] != "document" && v[0] != "iframe" && v[0] != "frame" {
-		return false
+	if v := h["Sec-Fetch-Dest"]; len(v) > 0 {
+		switch v[0] {
+		case "document", "iframe", "frame":
+			return pageView
+		}
+		return pageMaybe
+	}
+	if len(h["Upgrade"]) > 0 || len(h["X-Requested-With"]) > 0 || len(h["Hx-Request"]) > 0 {
+		return pageMaybe
 	}
 	if v := h["Sec-Fetch-Mode"]; len(v) > 0 && v[0] != "navigate" {
-		return false
-	}
-	if len(h["X-Requested-With"]) > 0 || len(h["Hx-Request"]) > 0 {
-		return false
+		return pageMaybe
 	}
 	accept := h["Accept"]
 	if len(accept) == 0 {
-		return true
+		return pageView
 	}
-	a := accept[0]
-	return strings.Contains(a, "text/html") || strings.TrimSpace(a) == "*/*"
+	if a := accept[0]; strings.Contains(a, "text/html") || strings.TrimSpace(a) == "*/*" {
+		return pageView
+	}
+	return pageMaybe
 }
 
 // pageModulesOn reports whether AntiCrawler or AntiFlood runs on this site.
@@ -60,12 +80,12 @@ func (h *Handler) pageModulesOn() bool { return h.AntiCrawler || h.AntiFlood != 
 // is the client's word, and a scraper that asks for an image gets the page
 // otherwise.
 func (h *Handler) pageModules(w http.ResponseWriter, r *http.Request, ip netip.Addr) (_ http.ResponseWriter, done, script bool, err error) {
-	switch {
-	case !ip.IsValid() || r.Method != http.MethodGet || len(r.Header["Upgrade"]) > 0 || r.URL.Path == "/favicon.ico":
+	if !ip.IsValid() || r.Method != http.MethodGet || r.URL.Path == "/favicon.ico" {
 		// The favicon is not a page, whatever a site answers for it
 		// (CleanTalk's plugin skips it too).
 		return w, false, false, nil
-	case !isPageView(r):
+	}
+	if kindOf(r) == pageMaybe {
 		return &pageWatch{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, r: r, ip: ip}, false, false, nil
 	}
 	done, script, err = h.checkPageView(w, r, ip)
@@ -83,7 +103,7 @@ func (h *Handler) checkPageView(w http.ResponseWriter, r *http.Request, ip netip
 	}
 	rules := h.app.uaRules()
 	m := rules.Match(ua)
-	at := now()
+	at := pageNow()
 	cookies := readModuleCookies(r)
 	// Without CleanTalk's ua_list (before the first download, or with a
 	// key CleanTalk refused) AntiCrawler does not run: it would challenge
@@ -216,20 +236,44 @@ type moduleCookies struct {
 	crawlerFresh   bool
 }
 
-// readModuleCookies finds them in one pass over the Cookie header.
+// pageCookiePrefix starts the names of the cookies readModuleCookies
+// looks for.
+const pageCookiePrefix = "ct_caddy_a"
+
+// readModuleCookies finds them in the Cookie header: the cookies as
+// eachCookie splits them, looking only at those whose name begins as
+// theirs, with no call per cookie (browsers send every cookie of the site:
+// analytics, consent, sessions). A later one of the same name wins.
 func readModuleCookies(r *http.Request) moduleCookies {
 	var c moduleCookies
-	eachCookie(r, func(name, value string) bool {
-		switch name {
-		case crawlerCookie:
-			c.crawler = value
-		case crawlerFreshCookie:
-			c.crawlerFresh = true
-		case floodCookie:
-			c.flood = value
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			for line != "" && (line[0] == ' ' || line[0] == '\t') {
+				line = line[1:]
+			}
+			part := line
+			if k := strings.IndexByte(line, ';'); k >= 0 {
+				part, line = line[:k], line[k+1:]
+			} else {
+				line = ""
+			}
+			if !strings.HasPrefix(part, pageCookiePrefix) {
+				continue
+			}
+			name, v, ok := strings.Cut(part, "=")
+			if !ok {
+				continue
+			}
+			switch name {
+			case crawlerCookie:
+				c.crawler = cookieText(v)
+			case crawlerFreshCookie:
+				c.crawlerFresh = true
+			case floodCookie:
+				c.flood = cookieText(v)
+			}
 		}
-		return true
-	})
+	}
 	return c
 }
 
@@ -240,19 +284,30 @@ func eachCookie(r *http.Request, fn func(name, value string) bool) {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			name, v, ok := strings.Cut(strings.TrimLeft(part, " \t"), "=")
+			for part != "" && (part[0] == ' ' || part[0] == '\t') {
+				part = part[1:]
+			}
+			name, v, ok := strings.Cut(part, "=")
 			if !ok {
 				continue
 			}
-			v = strings.TrimRight(v, " \t")
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if !fn(name, v) {
+			if !fn(name, cookieText(v)) {
 				return
 			}
 		}
 	}
+}
+
+// cookieText is a cookie's value without trailing blanks and without the
+// double quotes it may be sent in.
+func cookieText(v string) string {
+	for v != "" && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 // clearCookie expires a cookie in the response.

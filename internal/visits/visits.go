@@ -12,6 +12,7 @@
 package visits
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"sync"
@@ -82,11 +83,11 @@ func (t *Table[V]) Len() int {
 // with a number that tells apart uses of the same address, such as two
 // different AntiFlood settings. It never returns 0.
 func (t *Table[V]) Key(addr netip.Addr, use uint64) uint64 {
-	k := maphash.Comparable(t.seed, struct {
-		a [16]byte
-		u uint64
-	}{addr.As16(), use})
-	return k | 1
+	var b [24]byte
+	a := addr.As16()
+	copy(b[:], a[:])
+	binary.LittleEndian.PutUint64(b[16:], use)
+	return maphash.Bytes(t.seed, b[:]) | 1
 }
 
 // Hash hashes an address and two strings with the table's seed, for
