@@ -172,7 +172,9 @@ func (h *Handler) crawlerBlock(w http.ResponseWriter, r *http.Request, ip netip.
 	}
 	crawlerRequests.WithLabelValues(result).Inc()
 	h.app.recordModuleHit(ip, modCrawler, r, ua, m.ID, !h.DryRun)
-	h.logModule(msg, r, ip, ua, m, zap.Bool("dry_run", h.DryRun))
+	if ok, held := h.app.logAllowed(ip, logCrawler); ok {
+		h.logModule(msg, r, ip, ua, m, zap.Bool("dry_run", h.DryRun), zap.Int64("not_logged_since", held))
+	}
 	emitEvent("cleantalk_anticrawler_blocked", map[string]any{"client_ip": ip.String(), "reason": result, "ua_id": m.ID})
 	if h.DryRun {
 		return false, nil

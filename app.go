@@ -26,6 +26,7 @@ import (
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/uarules"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/visits"
 )
 
 // Version is the module's version, sent to CleanTalk in the agent field.
@@ -105,8 +106,9 @@ type App struct {
 	enforced    atomic.Pointer[sfw.Table]    // CleanTalk data merged with the private rows
 	ua          atomic.Pointer[uarules.List] // CleanTalk's User-Agent rules
 
-	crawlerPasses passCache     // AntiCrawler passes whose signature was checked
-	floodConfigs  floodSettings // the sites' AntiFlood settings, for the admin lookup
+	crawlerPasses passCache                                   // AntiCrawler passes whose signature was checked
+	logGates      atomic.Pointer[visits.Table[logGateRecord]] // see logAllowed
+	floodConfigs  floodSettings                               // the sites' AntiFlood settings, for the admin lookup
 
 	account    *account
 	accountKey accountKey

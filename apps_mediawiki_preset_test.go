@@ -143,7 +143,7 @@ func TestMediaWikiPresetSignup(t *testing.T) {
 		t.Run("spam "+v.name, func(t *testing.T) {
 			name := uniq("Spammer")
 			n := len(cloud.Checks())
-			r := v.signup(newAppClient(t, mediawikiURL), name, uniq("Pw-"), spamEmail)
+			r := v.signup(newAppClient(t, mediawikiURL), name, uniq("Pw-"), blacklistedEmail)
 			if a.mwUserID(t, name) != "" {
 				t.Fatalf("POST %s: %d, and the spammer's account was created", v.path, r.status)
 			}
@@ -154,7 +154,7 @@ func TestMediaWikiPresetSignup(t *testing.T) {
 	// MediaWiki reads its parameters from the query string as well.
 	t.Run("spam address in the query", func(t *testing.T) {
 		name := uniq("Spammer")
-		v := mwSignupVariant{path: "/index.php?title=Special:CreateAccount&email=" + url.QueryEscape(spamEmail),
+		v := mwSignupVariant{path: "/index.php?title=Special:CreateAccount&email=" + url.QueryEscape(blacklistedEmail),
 			edit: func(f url.Values) { f.Del("email") }}
 		r := v.signup(newAppClient(t, mediawikiURL), name, uniq("Pw-"), "")
 		if a.mwUserID(t, name) != "" {

@@ -37,10 +37,10 @@ const (
 	appsAdmin        = "localhost:2990"
 )
 
-// spamEmail is an address the fake cloud blacklists. (CleanTalk's test
+// blacklistedEmail is an address the fake cloud blacklists. (CleanTalk's test
 // address is refused by the module itself, and reported to the cloud at
 // most once in a while, so it does not show which method checks a post.)
-const spamEmail = "bot@spam.example"
+const blacklistedEmail = "bot@spam.example"
 
 // trustedCookieName is the cookie the integrations set by default.
 const trustedCookieName = "ct_trusted"
@@ -175,7 +175,7 @@ func (a *appsRun) startAppSites(t *testing.T, p appProtection) *fakecloud.Server
 	t.Helper()
 	cloud := fakecloud.New(t, fakecloud.WithKey(testKey))
 	cloud.SetDecider(func(c fakecloud.Check) fakecloud.Verdict {
-		if strings.EqualFold(c.SenderEmail, spamEmail) {
+		if strings.EqualFold(c.SenderEmail, blacklistedEmail) {
 			return fakecloud.Verdict{Codes: []string{"BL"}, Comment: "*** Forbidden. Sender blacklisted. ***"}
 		}
 		return fakecloud.DefaultDecider(c)

@@ -53,13 +53,13 @@ func TestWordPressPresetComments(t *testing.T) {
 	})
 	t.Run("spam", func(t *testing.T) {
 		n := len(cloud.Checks())
-		refused(t, wpComment(c, "/wp-comments-post.php", "Spammer", spamEmail, "", uniq("Cheap ")), "blacklisted sender")
+		refused(t, wpComment(c, "/wp-comments-post.php", "Spammer", blacklistedEmail, "", uniq("Cheap ")), "blacklisted sender")
 		word := uniq("Visit ") + " " + fakecloud.StopWord
 		refused(t, wpComment(c, "/wp-comments-post.php", "Spammer", "spammer@example.org", "", word), "stop word")
 		if got := len(waitChecks(cloud, n, 2)); got != 2 {
 			t.Errorf("%d checks, want 2", got)
 		}
-		if got := a.wpComments(t, spamEmail); len(got) != 0 {
+		if got := a.wpComments(t, blacklistedEmail); len(got) != 0 {
 			t.Errorf("spam stored: %q", got)
 		}
 		if a.wpCommentsContaining(t, word) != 0 {
@@ -292,7 +292,7 @@ func TestWordPressPresetRegistration(t *testing.T) {
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			login := uniq("spammer")
-			form := url.Values{"user_login": {login}, "user_email": {spamEmail}}
+			form := url.Values{"user_login": {login}, "user_email": {blacklistedEmail}}
 			for k, vs := range v.extra {
 				form[k] = vs
 			}

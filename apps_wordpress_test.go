@@ -96,10 +96,10 @@ func TestWordPressHandWrittenCommentRoute(t *testing.T) {
 	}
 
 	n = len(cloud.Checks())
-	r = wpComment(c, "/wp-comments-post.php", "Spammer", spamEmail, "", uniq("Buy now "))
+	r = wpComment(c, "/wp-comments-post.php", "Spammer", blacklistedEmail, "", uniq("Buy now "))
 	refused(t, r, "spam comment")
 	oneCheck(t, cloud, n, "check_message", "spam comment")
-	if got := a.wpComments(t, spamEmail); len(got) != 0 {
+	if got := a.wpComments(t, blacklistedEmail); len(got) != 0 {
 		t.Errorf("spam stored: %q", got)
 	}
 }

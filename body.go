@@ -34,6 +34,8 @@ func unreadableKind(err error) string {
 		return failUnsupported
 	case errors.Is(err, form.ErrEncoding):
 		return failEncoding
+	case errors.Is(err, form.ErrCharset):
+		return failCharset
 	case errors.Is(err, form.ErrBodyRead):
 		return failReadBody
 	case errors.Is(err, form.ErrSpool):

@@ -36,6 +36,7 @@ const (
 	failTooLarge    = "body_too_large"
 	failUnsupported = "unsupported_body"
 	failEncoding    = "unsupported_encoding"
+	failCharset     = "unsupported_charset"
 	failBadBody     = "malformed_body"
 	failReadBody    = "body_read_error"
 	failSpool       = "upload_spool_error"
@@ -139,10 +140,23 @@ func (h *Handler) checkPart(r *http.Request, p part, ip netip.Addr, ipVerdict *v
 		}
 		return failVerdict(why, err)
 	}
-	if p.err != nil {
-		return cannotCheck(unreadableKind(p.err), p.err)
-	}
 	f, fields := p.form, p.fields
+	if p.err != nil {
+		// A route that reads the query string has a submission there
+		// whatever the body is (WordPress' REST API, MediaWiki's API); an
+		// XML-RPC call has none.
+		if len(fields) == 0 && (p.call || !f.readsQuery(r)) {
+			return cannotCheck(unreadableKind(p.err), p.err)
+		}
+		// Some readers take fields from a body that the strictest reading
+		// refuses, or that is in part unreadable (see form.Read): what
+		// they take is checked, spam in it refused under either on_error,
+		// and a clean verdict does not vouch for the body. An empty body
+		// leaves nothing unread.
+		if !p.empty {
+			defer h.unvouched(&v, ipVerdict, unreadableKind(p.err), p.err)
+		}
+	}
 	if p.partial != nil {
 		kind := partialKind(p.partial)
 		if len(fields) == 0 {
@@ -152,7 +166,7 @@ func (h *Handler) checkPart(r *http.Request, p part, ip netip.Addr, ipVerdict *v
 		// is checked, and the verdict says it was only a part (act lets
 		// on_error decide about the rest).
 		defer func() {
-			if v != ipVerdict && !v.failed() {
+			if v != nil && v != ipVerdict && !v.failed() {
 				v.partial = kind
 			}
 		}()
@@ -168,6 +182,24 @@ func (h *Handler) checkPart(r *http.Request, p part, ip netip.Addr, ipVerdict *v
 	if ipVerdict != nil { // allow_ip
 		return ipVerdict
 	}
+	v = h.decide(r, f, ip, mapped, sig)
+	if mapped.OtherEmail != "" && v.allow && !v.failed() {
+		// A repeated e-mail field: the application may read its first value
+		// (Flask, Go, Express) rather than the last, so that one must pass
+		// too, or an address on a block list, or CleanTalk's test address,
+		// would ride in front of a clean one.
+		other := mapped
+		other.Email, other.OtherEmail = mapped.OtherEmail, ""
+		if ov := h.decide(r, f, ip, other, sig); !ov.allow || ov.failed() {
+			v = ov
+		}
+	}
+	return v
+}
+
+// decide is the verdict on a mapped submission: the local rules, then the
+// cloud.
+func (h *Handler) decide(r *http.Request, f *Form, ip netip.Addr, mapped form.Mapped, sig signals) *verdict {
 	s := submission{ip: ip, email: mapped.Email, nickname: mapped.Nickname, message: mapped.Message}
 	if lv := h.app.engine.checkContent(s); lv != nil {
 		return lv
@@ -188,6 +220,18 @@ func (h *Handler) checkPart(r *http.Request, p part, ip netip.Addr, ipVerdict *v
 		return &verdict{allow: true, codes: []string{codeAllowed}, source: sourceLocal}
 	}
 	return h.askCloud(r, f, ip, mapped, sig)
+}
+
+// unvouched turns a clean verdict on a body that was read only in part,
+// or only by lenient readers, into one that could not be checked, kind: on_error
+// decides. Refusals, allow_ip and checks that failed stay as they are.
+func (h *Handler) unvouched(v **verdict, ipVerdict *verdict, kind string, err error) {
+	if *v == nil || *v == ipVerdict || (*v).failed() || !(*v).allow {
+		return
+	}
+	fv := failVerdict(kind, err)
+	fv.id = (*v).id
+	*v = fv
 }
 
 // stripServiceFields takes the honeypot field, and with
@@ -239,6 +283,7 @@ func (h *Handler) checkRequest(r *http.Request, f *Form, ip netip.Addr, m form.M
 	if req.SenderInfo.SenderURL == "" {
 		req.SenderInfo.SenderURL = m.URL // detected by name
 	}
+	redactURLs(req, f.mapping.Excludes)
 	return req
 }
 

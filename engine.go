@@ -2,11 +2,15 @@ package cleantalk
 
 import (
 	"fmt"
+	"html"
 	"net/netip"
+	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"golang.org/x/text/unicode/norm"
 )
 
 // CleanTalk's own answer codes, used by the local engine too so that local
@@ -51,7 +55,7 @@ func newLocalEngine(allowIP, denyIP, allowEmail, denyEmail, stopWords []string) 
 		return nil, err
 	}
 	for _, w := range stopWords {
-		phrase := words(w)
+		phrase := words(shown(w))
 		if len(phrase) == 0 {
 			return nil, fmt.Errorf("cleantalk: stop_words: %q has no letters or digits", w)
 		}
@@ -158,14 +162,53 @@ func (e *localEngine) stopWord(texts ...string) string {
 		if t == "" {
 			continue
 		}
-		ws := words(t)
-		for _, phrase := range e.stopWords {
-			if containsPhrase(ws, phrase) {
-				return strings.Join(phrase, " ")
+		forms := [2]string{t, shown(t)}
+		for i, f := range forms {
+			if i > 0 && f == t {
+				break
+			}
+			ws := words(f)
+			for _, phrase := range e.stopWords {
+				if containsPhrase(ws, phrase) {
+					return strings.Join(phrase, " ")
+				}
 			}
 		}
 	}
 	return ""
+}
+
+// tagPattern matches what a page takes for an HTML tag: "<", a letter (or
+// "/" and a letter), and no "<" before the ">". "< casino >" is no tag.
+var tagPattern = regexp.MustCompile(`</?[A-Za-z][^<>]*>`)
+
+// shown returns text as a reader sees it once an application shows it on
+// a page, for the stop words: without HTML tags (WordPress keeps
+// "ca<b></b>sino", which reads "casino"), with HTML entities decoded
+// ("c&#97;sino"), compatibility characters folded (fullwidth "ｃａｓｉｎｏ",
+// ligatures), lower case, and without the characters that show nothing
+// between letters: zero-width spaces and joiners, soft hyphens, and
+// combining marks that compose with nothing. The text as sent is checked
+// too, so nothing this drops ("< casino >" is kept) hides a word.
+func shown(t string) string {
+	plain := true
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c >= utf8.RuneSelf || c == '<' || c == '&' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return t
+	}
+	t = html.UnescapeString(tagPattern.ReplaceAllString(t, ""))
+	t = strings.ToLower(norm.NFKC.String(t))
+	return strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
+			return -1
+		}
+		return r
+	}, t)
 }
 
 // words splits s into lowercase runs of letters and digits.

@@ -2,6 +2,8 @@ package cleantalk
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -137,5 +139,51 @@ func TestSignupPasswordsNeverSent(t *testing.T) {
 				t.Errorf("%s body %d: email %q", path, i, checks[0].SenderEmail)
 			}
 		}
+	}
+}
+
+// TestRepeatedEmailField: PHP, Django and Rails read the last value of a
+// repeated field, Flask, Go and Express the first. A repeated e-mail field
+// is checked with both, so that neither a blocked address nor CleanTalk's
+// test address rides in front of a clean one, nor a clean one on the
+// allow list behind a spammer's.
+func TestRepeatedEmailField(t *testing.T) {
+	e := newEnv(t, setup{global: "allow_email *@example.org\n deny_email *@spam.example", site: fmt.Sprintf(formsSite, "")})
+	for _, tc := range []struct {
+		name, body string
+		status     int
+	}{
+		{"the test address first", "email=stop_email%40example.com&email=jane%40example.net&message=hi", 403},
+		{"a blocked address first", "email=x%40spam.example&email=jane%40example.net&message=hi", 403},
+		{"an allowed address last, spam from another", "email=spammer%40example.net&email=boss%40example.org&message=buy+stop_word", 403},
+		{"the same address twice", "email=jane%40example.net&email=jane%40example.net&message=hi", 200},
+		{"an empty value first", "email=&email=jane%40example.net&message=hi", 200},
+		{"two clean addresses", "email=ann%40example.net&email=jane%40example.net&message=hi", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, resp, _ := e.post("/contact", formCT, []byte(tc.body)); status != tc.status {
+				t.Errorf("status %d, want %d: %.200s", status, tc.status, resp)
+			}
+		})
+	}
+}
+
+// TestWholeContactFormIsChecked: without a message mapping, the cloud gets
+// the whole form as the message, the detected message first, as CleanTalk's
+// plugin sends a contact form: spam in a field of no common name (the
+// company, "how did you hear of us") is checked, not only the message.
+func TestWholeContactFormIsChecked(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact
+	}
+	reverse_proxy {{echo}}
+`})
+	status, _, got := e.post("/contact", formCT, []byte("name=Ann&email=a%40example.org&message=hello&company=a+stop_word+offer&submit=Send"))
+	if status != http.StatusForbidden || got != nil {
+		t.Errorf("spam in the company field: status %d", status)
+	}
+	if m := e.lastCheck().Message; m != "hello\na stop_word offer" {
+		t.Errorf("message %q", m)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -453,7 +454,7 @@ func TestFirewallStaleDataIsNotEnforced(t *testing.T) {
 func TestFirewallLogsUpload(t *testing.T) {
 	e := newFirewallEnv(t, "", "")
 	e.visit("203.0.113.9", "/one")
-	e.visit("203.0.113.9", "/two?x=1")
+	e.visit("203.0.113.9", "/two?x=1&key=RESETKEY42") // a secret in a URL stays here
 	_, page, _ := e.visit("198.51.100.5", "/p")
 	clockOffset.Store(int64((passDelay + 1) * time.Second))
 	// The page's script sets the pass and marks it fresh: the first request
@@ -635,4 +636,38 @@ func TestFeedStatusFollowsEnforcement(t *testing.T) {
 	}()
 	f.install(&cloudData{table: cloud}, now(), now(), "download", 0)
 	<-done
+}
+
+// TestBlockedFloodWritesFewLogLines: a client hammering from a blocked
+// address gets a log line a minute, which says how many it stands for, not
+// one per request (Caddy writes none per request unless access logs are
+// on); every block is still counted in the metrics.
+func TestBlockedFloodWritesFewLogLines(t *testing.T) {
+	e := newFirewallEnv(t, "", "")
+	t.Cleanup(func() { clockOffset.Store(0) })
+	lines := func() int {
+		return strings.Count(e.logs(), `"msg":"firewall blocked a request","client_ip":"203.0.113.9"`)
+	}
+	blocked := func() int {
+		m := regexp.MustCompile(`caddy_cleantalk_firewall_requests_total\{result="blocked"\} (\d+)`).FindStringSubmatch(metricsText(t))
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	before := blocked()
+	for range 200 {
+		e.visit("203.0.113.9", "/page")
+	}
+	e.waitLog("firewall blocked a request", `"client_ip":"203.0.113.9"`)
+	if n := lines(); n != 1 {
+		t.Errorf("%d log lines for 200 blocked requests within a minute", n)
+	}
+	clockOffset.Store(int64(time.Minute + time.Second))
+	e.visit("203.0.113.9", "/page")
+	e.waitLog("firewall blocked a request", `"client_ip":"203.0.113.9"`, `"not_logged_since":199`)
+	if n := blocked() - before; n != 201 {
+		t.Errorf("the metrics count %d blocks of 201", n)
+	}
 }

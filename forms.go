@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -199,15 +200,14 @@ func (f *Form) validateFields() error {
 // matchForm returns the first form route the request submits to, or nil.
 // Paths are matched against the path the client asked for as well as the
 // current one, so a rewrite before this handler (try_files, rewrite, uri)
-// does not hide a form. A matcher that fails returns its form with the
+// does not hide a form, and against the paths an application takes them
+// for (see submits and pathAliases). A matcher that fails returns its form with the
 // error: the submission then counts as one that could not be checked.
 //
 // A route with field conditions is returned as it is: whether they hold
 // is decided by formByFields once checkForm has read the body.
 func (h *Handler) matchForm(r *http.Request) (*Form, error) {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch:
-	default:
+	if !submits(r) {
 		return nil, nil
 	}
 	asSent := asSentRequest(r)
@@ -233,7 +233,7 @@ func asSentRequest(r *http.Request) *http.Request {
 // matchRequest reports whether the request matches the route's paths and
 // matchers (not its field conditions).
 func (f *Form) matchRequest(r, asSent *http.Request) (bool, error) {
-	if len(f.Path) > 0 && !f.Path.Match(r) && (asSent == nil || !f.Path.Match(asSent)) {
+	if len(f.Path) > 0 && !f.matchPath(r) && (asSent == nil || !f.matchPath(asSent)) {
 		return false, nil
 	}
 	if len(f.matchers) > 0 {
@@ -242,18 +242,12 @@ func (f *Form) matchRequest(r, asSent *http.Request) (bool, error) {
 	return true, nil
 }
 
-// route returns the route of one submission of a request once its body is
-// read: from first (matchForm's answer) on, the first route that reads
-// such submissions (reads) and whose paths, matchers and field conditions
-// hold, or nil when none does. When only part of the submission could be
-// read (whole is false: it is longer than max_body, has too many fields,
-// is malformed or undecodable), conditions that fail on that part might
-// hold on the rest: the first route that reads it is returned, so that the
-// submission is checked, or follows on_error, rather than slipping past
-// its route. query is the query string's fields for the conditions, or nil.
-func (h *Handler) route(r *http.Request, first *Form, fields form.Fields, query func() form.Fields, whole bool, reads func(*Form) bool) *Form {
+// route returns the first route from first (matchForm's answer) on that
+// reads such submissions (reads) and whose paths, matchers and field
+// conditions hold, holds saying whether a condition does; nil when none
+// does.
+func (h *Handler) route(r *http.Request, first *Form, holds func(form.Condition) bool, reads func(*Form) bool) *Form {
 	asSent := asSentRequest(r)
-	var fallback *Form
 	for _, f := range h.Forms[first.index:] {
 		if !reads(f) {
 			continue
@@ -263,50 +257,61 @@ func (h *Handler) route(r *http.Request, first *Form, fields form.Fields, query 
 				continue
 			}
 		}
-		if fallback == nil {
-			fallback = f
-		}
-		if f.conditionsHold(fields, query) {
+		if !slices.ContainsFunc(f.conditions, func(c form.Condition) bool { return !holds(c) }) {
 			return f
 		}
-	}
-	if !whole {
-		return fallback
 	}
 	return nil
 }
 
-// conditionsHold reports whether every field condition of the route holds.
-func (f *Form) conditionsHold(fields form.Fields, query func() form.Fields) bool {
-	var q form.Fields
-	queried := query == nil
-	for _, c := range f.conditions {
-		if !queried {
-			q, queried = query(), true
-		}
-		if !c.Holds(fields, q) {
-			return false
-		}
-	}
-	return true
-}
+// anyValue holds for every condition: with it, route returns the first
+// route that reads a submission and matches the request. When only part of
+// a submission could be read (it is longer than max_body, has too many
+// fields, is malformed or undecodable), conditions that fail on that part
+// might hold on the rest: that route checks it, or lets on_error decide,
+// rather than it slipping past its route.
+func anyValue(form.Condition) bool { return true }
 
 // formByFields returns the route of the form a request's body holds (see
-// route), for the routes that read the body by its Content-Type. A body no
-// application reads as a form (text/plain, none) has no fields.
+// route), for the routes that read the body by its Content-Type, or nil
+// when the request is no submission of any route. A body no application
+// reads as a form (text/plain, none) has no fields.
 func (h *Handler) formByFields(r *http.Request, first *Form, sub *form.Submission, readErr error) *Form {
+	reads := func(f *Form) bool { return !f.XMLRPC }
+	if len(first.conditions) == 0 && reads(first) {
+		return first
+	}
 	whole := readErr == nil && sub.Partial == nil
 	var body form.Fields
 	switch {
 	case whole:
 		body = sub.Fields
 	case errors.Is(readErr, form.ErrUnsupported) && !mayBeForm(r.Header.Get("Content-Type")):
-		whole = true
-	case readErr == nil:
-		body = sub.Fields // the part read
+		whole, body = true, sub.Fields // none, or what applications read anyway
+	default:
+		body = sub.Fields // the part read, or what lenient readers read
 	}
-	query := func() form.Fields { return form.ParseQuery(r.URL.RawQuery) }
-	return h.route(r, first, body, query, whole, func(f *Form) bool { return !f.XMLRPC })
+	query := form.ParseQuery(r.URL.RawQuery)
+	if f := h.route(r, first, func(c form.Condition) bool { return c.Holds(body, query) }, reads); f != nil {
+		return f
+	}
+	// PHP without a request_order setting (its built-in default, and the
+	// official Docker images') lets a cookie override the body and the
+	// query in $_REQUEST, which is where WordPress' wp-login.php reads its
+	// action: a post that is no route's submission as PHP reads it with
+	// php.ini's defaults may be one with a cookie. (Cookies are looked at
+	// only then: MediaWiki ignores them, and a cookie must not move a post
+	// to another route than the one its application takes.)
+	if len(r.Header["Cookie"]) > 0 {
+		cookies := form.ParseCookies(r.Header["Cookie"])
+		if f := h.route(r, first, func(c form.Condition) bool { return c.HoldsWithCookies(body, query, cookies) }, reads); f != nil {
+			return f
+		}
+	}
+	if !whole {
+		return h.route(r, first, anyValue, reads)
+	}
+	return nil
 }
 
 // mayBeForm reports whether an application may read a body of this
@@ -320,6 +325,10 @@ func mayBeForm(contentType string) bool {
 	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" ||
 		ct == "application/json" || strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json")
 }
+
+// readsQuery reports whether the route takes fields from the request's
+// query string, and there are some.
+func (f *Form) readsQuery(r *http.Request) bool { return f.QueryFields && r.URL.RawQuery != "" }
 
 // submission returns what the route maps: the body's fields, with the
 // query string's when the application reads them too.

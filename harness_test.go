@@ -39,6 +39,7 @@ type echoed struct {
 	Body             []byte      `json:"body"`
 	ContentLength    int64       `json:"content_length"`
 	TransferEncoding []string    `json:"transfer_encoding"`
+	Trailer          http.Header `json:"trailer"`
 }
 
 // newEcho starts the upstream application: it answers with everything it
@@ -55,7 +56,7 @@ func newEcho(t *testing.T) *httptest.Server {
 		w.Header().Set("X-Echo", "1")
 		_ = json.NewEncoder(w).Encode(echoed{
 			Method: r.Method, URI: r.RequestURI, Header: r.Header, Body: body,
-			ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding,
+			ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding, Trailer: r.Trailer,
 		})
 	}))
 	t.Cleanup(srv.Close)

@@ -262,7 +262,7 @@ func (h *Handler) Validate() error {
 // ServeHTTP runs the firewall and, on form routes, the spam check, then
 // passes the request on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	stripClientTags(r.Header)
+	stripClientTags(r)
 	h.aliases.strip(r)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Map(emptyPlaceholders)
@@ -356,13 +356,21 @@ func clientIP(r *http.Request) netip.Addr {
 // application. Clients must never be able to set them.
 const tagPrefix = "X-Cleantalk-"
 
-// stripClientTags removes the verdict headers a client sent. Go's servers
-// (HTTP/1, 2 and 3) canonicalize incoming header names, so the canonical
-// names are all there is to delete; this runs on every request, where a
-// scan of the whole header map would cost more than the firewall lookup.
-func stripClientTags(h http.Header) {
+// stripClientTags removes the verdict headers a client sent, as headers or
+// trailers, and keeps a client from having them removed on the way to the
+// application (see unlistTags). Go's servers (HTTP/1, 2 and 3) canonicalize
+// incoming header names, so the canonical names are all there is to
+// delete; this runs on every request, where a scan of the whole header map
+// would cost more than the firewall lookup.
+func stripClientTags(r *http.Request) {
 	for i := range tagHeaders {
-		delete(h, tagHeaders[i])
+		delete(r.Header, tagHeaders[i])
+	}
+	if r.Trailer != nil {
+		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer}
+	}
+	if len(r.Header["Connection"]) > 0 {
+		unlistTags(r.Header)
 	}
 }
 

@@ -303,6 +303,45 @@ func TestClientTagsAreAlwaysRemoved(t *testing.T) {
 	}
 }
 
+// TestClientCannotRemoveTagsOnTheWay: a proxy removes the headers the
+// Connection header names, so "Connection: X-Cleantalk-Allow" would take
+// the verdict out of a tagged spam submission before the application saw
+// it; and a chunked body's trailers must not carry a verdict either.
+func TestClientCannotRemoveTagsOnTheWay(t *testing.T) {
+	e := newEnv(t, formsSetup("on_spam tag"))
+	_, _, got := e.post("/contact", formCT, []byte("email=stop_email%40example.com"),
+		"Connection", "X-Cleantalk-Allow, x-cleantalk-codes", "Connection", "X-Cleantalk-Comment")
+	if got == nil {
+		t.Fatal("the tagged submission did not reach upstream")
+	}
+	for name, want := range map[string]string{headerAllow: "0", headerCodes: "BL", headerComment: "Forbidden. Sender blacklisted."} {
+		if v := got.Header.Get(name); v != want {
+			t.Errorf("%s = %q, want %q (Connection: %q)", name, v, want, got.Header.Values("Connection"))
+		}
+	}
+
+	// A checked submission, and a post that is not one.
+	for _, path := range []string{"/contact", "/elsewhere"} {
+		req, err := http.NewRequest(http.MethodPost, siteURL+path, io.MultiReader(strings.NewReader("email=stop_email%40example.com")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", formCT)
+		req.Trailer = http.Header{"X-Cleantalk-Allow": {"1"}, "X-Cleantalk-Codes": {"ALLOWED"}, "X-Other": {"kept"}}
+		resp, err := (&http.Client{Transport: caddytest.CreateTestingTransport(), Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, got = readResponse(t, resp)
+		if got == nil {
+			t.Fatalf("%s: the chunked post did not reach upstream", path)
+		}
+		if len(got.Trailer.Values(headerAllow)) > 0 || len(got.Trailer.Values(headerCodes)) > 0 || got.Trailer.Get("X-Other") != "kept" {
+			t.Errorf("%s: trailers %v", path, got.Trailer)
+		}
+	}
+}
+
 func TestErrorModeUsesHandleErrors(t *testing.T) {
 	e := newEnv(t, setup{site: `
 	cleantalk {
@@ -317,6 +356,33 @@ func TestErrorModeUsesHandleErrors(t *testing.T) {
 	status, resp, got := e.post("/contact", formCT, []byte("email=stop_email%40example.com&message=x"))
 	if status != http.StatusForbidden || got != nil || !strings.HasPrefix(string(resp), "custom refusal: 403 codes=BL id=") {
 		t.Errorf("status %d: %s", status, resp)
+	}
+}
+
+// TestErrorModeKeepsSpamFromTheErrorRoute: handle_errors may hand the
+// error to the application to render (a front controller routes by the
+// original URI, so a Laravel or Symfony app runs the form's handler
+// again). That works, and the refused submission does not reach the
+// application: the error route gets no body, and the verdict headers say
+// it was refused (a client's own X-Cleantalk-Allow is gone).
+func TestErrorModeKeepsSpamFromTheErrorRoute(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact
+		on_spam error
+	}
+	reverse_proxy {{echo}}
+	handle_errors {
+		reverse_proxy {{echo}}
+	}
+`})
+	status, resp, got := e.post("/contact", formCT, []byte("email=stop_email%40example.com&message=buy+now"), "X-Cleantalk-Allow", "1")
+	if got == nil {
+		t.Fatalf("the error route did not reach the application: %d %s\n%s", status, resp, e.logs())
+	}
+	if len(got.Body) != 0 || got.Header.Get(headerAllow) != "0" || got.Header.Get(headerCodes) != "BL" {
+		t.Errorf("the error route got body %q, %s %q, %s %q", got.Body,
+			headerAllow, got.Header.Get(headerAllow), headerCodes, got.Header.Get(headerCodes))
 	}
 }
 
@@ -483,6 +549,38 @@ func TestLocalEngineWithoutKey(t *testing.T) {
 	}
 	if n := len(e.cloud.Checks()); n != 0 {
 		t.Errorf("without a key the cloud was asked %d times", n)
+	}
+}
+
+// TestStopWordsSeeWhatReadersSee: a stop word is found however it is
+// written so that the page shows it: HTML entities, tags inside the word,
+// fullwidth letters, zero-width characters, soft hyphens and combining
+// marks between its letters. Text that shows other words passes.
+func TestStopWordsSeeWhatReadersSee(t *testing.T) {
+	s := formsSetup("")
+	s.noKey = true
+	s.global = "stop_words casino \"cheap pills\""
+	e := newEnv(t, s)
+	for msg, want := range map[string]int{
+		"c&#97;sino":               http.StatusForbidden,
+		"c&#x61;sin&oacute;":       http.StatusOK, // casinó is another word
+		"ca<b></b>sino":            http.StatusForbidden,
+		"ca<span class=\"x\">sino": http.StatusForbidden,
+		"< casino >":               http.StatusForbidden,
+		"ｃａｓｉｎｏ":                   http.StatusForbidden,
+		"ca\u200bsino":             http.StatusForbidden,
+		"ca\u00adsi\u2060no":       http.StatusForbidden,
+		"c\u0332a\u0332sino":       http.StatusForbidden,
+		"cheap&nbsp;pills":         http.StatusForbidden,
+		"cheap\u200b \u200bpills":  http.StatusForbidden,
+		"CASİNO":                   http.StatusForbidden,
+		"ca sino":                  http.StatusOK,
+		"casinos &amp; more":       http.StatusOK,
+	} {
+		body := "email=a%40example.org&message=" + url.QueryEscape(msg)
+		if status, _, _ := e.post("/contact", formCT, []byte(body)); status != want {
+			t.Errorf("%q: status %d, want %d", msg, status, want)
+		}
 	}
 }
 

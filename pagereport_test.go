@@ -1,6 +1,7 @@
 package cleantalk
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -165,5 +166,91 @@ func TestServiceCookiesAreStripped(t *testing.T) {
 		if _, _, got := readResponse(t, e.request(http.MethodGet, "/contact", "", nil, "Cookie", sent)); got.Header.Get("Cookie") != sent {
 			t.Errorf("%q: an unchecked request lost cookies: %q", tt.handler, got.Header.Get("Cookie"))
 		}
+	}
+}
+
+// TestSecretsInURLsNeverReachTheCloud: a URL may carry a secret (a
+// password-reset key, an access token, a session id, a confirmation token
+// in the path), and so may headers (nonces, session ids, signed
+// assertions, keys). None of them reaches the cloud: not in page_url,
+// REFFERRER, post_url, all_headers, REFFERRER_PREVIOUS, site_referer or
+// source_url, nor in the firewall's logs.
+func TestSecretsInURLsNeverReachTheCloud(t *testing.T) {
+	e := newEnv(t, signalsSetup(t, ""))
+	secrets := []string{"RESETKEY42", "ACCESSTOKEN42", "SESSID42", "0123456789abcdef0123456789abcdef", "NONCE42", "JWT42", "SUBKEY42", "SESSIONHDR42"}
+	jar := ""
+	for _, c := range func() []*http.Cookie {
+		resp, _ := get(t, e, scriptPath, "Referer", siteURL+"/wiki/Special:ConfirmEmail/0123456789abcdef0123456789abcdef?sid=SESSID42")
+		return resp.Cookies()
+	}() {
+		if c.Name == visitCookie {
+			jar = c.Name + "=" + c.Value
+		}
+	}
+	report := map[string]any{"d": siteURL + "/reset?key=RESETKEY42&login=bob"}
+	cookies := pageLoad(t, e, report, "Referer", siteURL+"/form?access_token=ACCESSTOKEN42&x=1", "Cookie", jar)
+	e.post("/contact?access_token=ACCESSTOKEN42&page=2", formCT, []byte("email=a%40example.org&message=hi"),
+		"Cookie", cookies, "Referer", siteURL+"/form?access_token=ACCESSTOKEN42&x=1",
+		"X-WP-Nonce", "NONCE42", "Cf-Access-Jwt-Assertion", "JWT42", "Ocp-Apim-Subscription-Key", "SUBKEY42",
+		"X-Session-Id", "SESSIONHDR42")
+	c := e.lastCheck()
+	for _, s := range secrets {
+		if bytes.Contains(c.Raw, []byte(s)) {
+			t.Errorf("%q reached the cloud", s)
+		}
+	}
+	si := c.SenderInfo
+	if si["page_url"] != siteURL+"/contact?page=2" || si["REFFERRER"] != siteURL+"/form?x=1" ||
+		!strings.Contains(fmt.Sprint(si["source_url"]), "localhost:9080/wiki/Special:ConfirmEmail/…") {
+		t.Errorf("page_url %v, REFFERRER %v, source_url %v", si["page_url"], si["REFFERRER"], si["source_url"])
+	}
+}
+
+// TestSecretsInHeadersNeverReachTheCloud: behind a proxy, headers carry
+// the URL the client asked for (X-Original-URL, X-Forwarded-Uri, …) with
+// the same reset keys and tokens as the page's URL; and an API may take a
+// one-time code or a PIN in a header. all_headers carries neither secret,
+// and keeps the rest of such a header.
+func TestSecretsInHeadersNeverReachTheCloud(t *testing.T) {
+	e := newEnv(t, signalsSetup(t, ""))
+	e.post("/contact", formCT, []byte("email=a%40example.org&message=hi"),
+		"X-Original-URL", "/wp-login.php?action=rp&key=RESETKEY43&login=bob",
+		"X-Forwarded-Uri", "https://site.example/confirm/0123456789abcdef0123456789abcdef",
+		"X-Rewrite-Url", "/api?access_token=ACCESSTOKEN43&page=2",
+		"X-Totp", "TOTP43", "X-Mfa-Code", "MFA43", "X-Pin", "PIN43", "X-Passcode", "PASSCODE43")
+	c := e.lastCheck()
+	for _, s := range []string{"RESETKEY43", "0123456789abcdef0123456789abcdef", "ACCESSTOKEN43", "TOTP43", "MFA43", "PIN43", "PASSCODE43"} {
+		if bytes.Contains(c.Raw, []byte(s)) {
+			t.Errorf("%q reached the cloud", s)
+		}
+	}
+	h := c.AllHeaders
+	if h["X-Original-Url"] != "/wp-login.php?action=rp&login=bob" || h["X-Forwarded-Uri"] != "https://site.example/confirm/…" ||
+		h["X-Rewrite-Url"] != "/api?page=2" || h["User-Agent"] == "" {
+		t.Errorf("all_headers %v", h)
+	}
+}
+
+// TestExcludedFieldsStayOutOfURLs: an excluded field is never sent, and a
+// route that reads the query string takes fields from the URL too: the
+// URLs sent with the check (page_url, post_url, the Referer) leave it out.
+func TestExcludedFieldsStayOutOfURLs(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact {
+			query_fields
+			exclude member_no
+		}
+	}
+	reverse_proxy {{echo}}
+`})
+	e.post("/contact?member_no=MEMBER42&ref=home", formCT, []byte("email=a%40example.org&message=hi"),
+		"Referer", siteURL+"/contact?member_no=MEMBER42")
+	c := e.lastCheck()
+	if bytes.Contains(c.Raw, []byte("MEMBER42")) {
+		t.Errorf("an excluded field reached the cloud: page_url %v, REFFERRER %v", c.SenderInfo["page_url"], c.SenderInfo["REFFERRER"])
+	}
+	if c.SenderInfo["page_url"] != siteURL+"/contact?ref=home" {
+		t.Errorf("page_url %v", c.SenderInfo["page_url"])
 	}
 }

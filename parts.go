@@ -29,6 +29,7 @@ type part struct {
 	partial error // only part of it could be read: why
 	err     error // it could not be read at all
 	call    bool  // an XML-RPC call: the query string is no part of it
+	empty   bool  // the body has no bytes at all
 }
 
 // parts returns the submissions of a request that some route checks, in
@@ -46,7 +47,7 @@ func (h *Handler) parts(r *http.Request, first *Form, sub *form.Submission, read
 	// an unsupported one.
 	if rpc == nil || readErr == nil {
 		if f := h.formByFields(r, first, sub, readErr); f != nil {
-			out = append(out, part{form: f, fields: sub.Fields, partial: sub.Partial, err: readErr})
+			out = append(out, part{form: f, fields: sub.Fields, partial: sub.Partial, err: readErr, empty: sub.Empty})
 		}
 	}
 	if rpc == nil {
@@ -54,21 +55,21 @@ func (h *Handler) parts(r *http.Request, first *Form, sub *form.Submission, read
 	}
 	reads := func(f *Form) bool { return f.XMLRPC || rpc.Typed }
 	if rpc.Err != nil {
-		if f := h.route(r, first, nil, nil, false, reads); f != nil {
+		if f := h.route(r, first, anyValue, reads); f != nil {
 			out = append(out, part{form: f, err: rpc.Err, call: true})
 		}
 		return out
 	}
 	found := false
 	for _, c := range rpc.Calls {
-		if f := h.route(r, first, c, nil, true, reads); f != nil {
+		if f := h.route(r, first, func(cd form.Condition) bool { return cd.Holds(c, nil) }, reads); f != nil {
 			out = append(out, part{form: f, fields: c, partial: rpc.Partial, call: true})
 			found = true
 		}
 	}
 	if rpc.Partial != nil && !found {
 		// The calls further on were not read: they might be any route's.
-		if f := h.route(r, first, nil, nil, false, reads); f != nil {
+		if f := h.route(r, first, anyValue, reads); f != nil {
 			out = append(out, part{form: f, partial: rpc.Partial, call: true})
 		}
 	}

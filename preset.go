@@ -76,6 +76,13 @@ func wordpressPreset() []*Form {
 			Name: "wordpress comment (REST, rest_route)", Fields: fields(field("rest_route", restComments)),
 			QueryFields: true, Type: formTypeMessage, CommentType: "comment",
 		},
+		// Trackbacks are comments anyone may post: to wp-trackback.php, to a
+		// permalink's /trackback/ endpoint, or to any URL with ?tb=1 (the
+		// trackback query var), all of which run wp-trackback.php. It reads
+		// $_POST: url, title, excerpt, blog_name (and charset).
+		trackback("wordpress trackback", paths("*/wp-trackback.php*"), nil),
+		trackback("wordpress trackback (permalink)", paths("*/trackback", "*/trackback/"), nil),
+		trackback("wordpress trackback (tb)", nil, fields(field("tb"))),
 		{
 			// xmlrpc.php reads php://input whatever the Content-Type;
 			// wp.newComment(blog_id, username, password, post, comment)
@@ -186,6 +193,15 @@ func wordpressPreset() []*Form {
 			Name: "woocommerce lost password", Fields: fields(field("wc_reset_password"), field("user_login")),
 			Type: formTypeMessage, CommentType: "lost_password", Nickname: names("user_login"),
 		},
+	}
+}
+
+// trackback is a route of WordPress' trackbacks, whose comment is
+// "<title> <excerpt>" from blog_name at url.
+func trackback(name string, p caddyhttp.MatchPath, c []FieldCondition) *Form {
+	return &Form{
+		Name: name, Path: p, Fields: c, Type: formTypeMessage, CommentType: "trackback",
+		Message: names("title", "excerpt"), Nickname: names("blog_name"), URL: names("url"),
 	}
 }
 

@@ -129,6 +129,10 @@ func TestPresetWordPress(t *testing.T) {
 		`"customer_note":"Leave it at the door","payment_method":"cod","customer_password":"Pw-s3cret-1"}`
 	order := routeCase{method: "check_message", commentType: "order", email: "ann@example.org",
 		nickname: "Ann Lee", message: "Leave it at the door", phone: "555-0100"}
+	// A checkout form is sent whole, as CleanTalk's plugin sends it: the
+	// order note, then the address.
+	formOrder := order
+	formOrder.message = "Leave it at the door\nUS\n1 Main St\nSpringfield\n12345"
 	at := func(c routeCase, name, path, ct, body string) routeCase {
 		c.name, c.path, c.ct, c.body = name, path, ct, body
 		return c
@@ -137,12 +141,18 @@ func TestPresetWordPress(t *testing.T) {
 		nickname: "Bob", message: "Nice post!", url: "http://bob.example"}
 	cf7Check := routeCase{method: "check_message", commentType: "contact_form_wordpress_cf7", email: "gus@example.org",
 		nickname: "Gus", message: "Hello\nI have a question."}
+	const trackback = "url=http%3A%2F%2Fspam.example%2Fpost&title=Great+post&excerpt=We+wrote+about+it&blog_name=Spam+Blog"
+	trackbackCheck := routeCase{method: "check_message", commentType: "trackback", nickname: "Spam Blog",
+		message: "Great post\nWe wrote about it", url: "http://spam.example/post"}
 	const restComment = `{"post":42,"author_name":"Bob","author_email":"bob@example.org","author_url":"http://bob.example","content":{"raw":"Nice post!"}}`
 	cases := []routeCase{
 		at(commentCheck, "comment", "/wp-comments-post.php", formCT, comment),
 		at(commentCheck, "comment, WordPress in a directory", "/blog/wp-comments-post.php", formCT, comment),
 		at(commentCheck, "comment, REST", "/wp-json/wp/v2/comments", "application/json", restComment),
 		at(commentCheck, "comment, REST by rest_route", "/?rest_route=/wp/v2/comments", "application/json", restComment),
+		at(trackbackCheck, "trackback", "/wp-trackback.php?p=42", formCT, trackback),
+		at(trackbackCheck, "trackback to a permalink", "/2024/01/hello-world/trackback/", formCT, trackback),
+		at(trackbackCheck, "trackback by the query var", "/?p=42&tb=1", formCT, trackback),
 		{name: "registration", path: "/wp-login.php?action=register", ct: formCT,
 			body:   "user_login=carol&user_email=carol%40example.org&redirect_to=&wp-submit=Register",
 			method: "check_newuser", commentType: "register", email: "carol@example.org", nickname: "carol"},
@@ -152,9 +162,9 @@ func TestPresetWordPress(t *testing.T) {
 		{name: "multisite sign-up", path: "/wp-signup.php", ct: formCT,
 			body:   "stage=validate-user-signup&user_name=dave&user_email=dave%40example.org&signup_for=user&_signup_form=abc",
 			method: "check_newuser", commentType: "register", email: "dave@example.org", nickname: "dave"},
-		at(order, "checkout", "/?wc-ajax=checkout", formCT, checkout),
-		at(order, "checkout through admin-ajax", "/wp-admin/admin-ajax.php", formCT, "action=woocommerce_checkout&"+checkout),
-		at(order, "checkout without JavaScript", "/checkout/", formCT, checkout+"&woocommerce_checkout_place_order=Place+order"),
+		at(formOrder, "checkout", "/?wc-ajax=checkout", formCT, checkout),
+		at(formOrder, "checkout through admin-ajax", "/wp-admin/admin-ajax.php", formCT, "action=woocommerce_checkout&"+checkout),
+		at(formOrder, "checkout without JavaScript", "/checkout/", formCT, checkout+"&woocommerce_checkout_place_order=Place+order"),
 		at(order, "checkout, Store API", "/wp-json/wc/store/v1/checkout", "application/json", storeAPI),
 		at(order, "checkout, Store API by rest_route", "/index.php?rest_route=/wc/store/v1/checkout", "application/json", storeAPI),
 		{name: "WooCommerce registration", path: "/my-account/", ct: formCT,
@@ -235,5 +245,79 @@ func TestPresetWithRoutesByHand(t *testing.T) {
 	e.post("/feedback", formCT, []byte("message=Thanks"))
 	if c := e.lastCheck(); c.PostInfo["comment_type"] != "feedback" {
 		t.Errorf("route after the preset: %v", c.PostInfo)
+	}
+}
+
+// TestSubmissionsInTheQueryOnly: WordPress' REST API takes a comment or an
+// order from the query string alone, on a POST with no body or on a GET
+// whose ?_method= makes it one. Such a submission is checked on its query:
+// spam is refused, and a clean one reaches the application unflagged
+// (there is no body it could not read).
+func TestSubmissionsInTheQueryOnly(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		preset wordpress
+	}
+	reverse_proxy {{echo}}
+`})
+	for _, tc := range []struct {
+		name, method, path, message string
+		status                      int
+	}{
+		{"REST comment", "POST", "/wp-json/wp/v2/comments?post=1&author_email=a%40example.org&content=buy+stop_word", "buy stop_word", 403},
+		{"REST comment, GET made a POST", "GET", "/wp-json/wp/v2/comments?_method=POST&post=1&content=buy+stop_word", "buy stop_word", 403},
+		{"REST comment, rest_route", "POST", "/?rest_route=/wp/v2/comments&post=1&content=buy+stop_word", "buy stop_word", 403},
+		{"Store API order note", "POST", "/wp-json/wc/store/v1/checkout?customer_note=stop_word+deals&billing_address[email]=a%40example.org", "stop_word deals", 403},
+		{"REST comment, ham", "POST", "/wp-json/wp/v2/comments?post=1&content=nice+post", "nice post", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(e.cloud.Checks())
+			status, resp, got := readResponse(t, e.request(tc.method, tc.path, "", nil))
+			checks := e.cloud.Checks()[before:]
+			if status != tc.status || len(checks) != 1 || checks[0].Message != tc.message {
+				t.Fatalf("status %d, %d checks (%+v), want %d and the message %q: %.200s", status, len(checks), checks, tc.status, tc.message, resp)
+			}
+			if tc.status == 200 && (got == nil || got.Header.Get(headerAllow) != "1" || got.Header.Get(headerError) != "") {
+				t.Errorf("upstream reached with %v", got)
+			}
+		})
+	}
+}
+
+// TestActionInACookie: PHP without a request_order setting (the official
+// Docker images ship no php.ini) lets a cookie override the body and the
+// query in $_REQUEST, where wp-login.php reads its action: a registration
+// whose action=register is a cookie is still checked as one. A cookie
+// never moves a post to another route than its application's: MediaWiki
+// reads no cookies, and an API edit stays an edit.
+func TestActionInACookie(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		preset wordpress
+		preset mediawiki
+	}
+	reverse_proxy {{echo}}
+`})
+	for _, tc := range []struct {
+		name, path, body, cookie, method, message string
+	}{
+		{"WordPress registration, action in a cookie", "/wp-login.php", "user_login=bob&user_email=bob%40example.org&wp-submit=Register",
+			"action=register", "check_newuser", ""},
+		{"WordPress lost password, action in a cookie", "/wp-login.php", "user_login=bob", "wordpress_test_cookie=x; action=lostpassword", "check_message", ""},
+		{"MediaWiki API edit with a sign-up cookie", "/w/api.php", "action=edit&title=Foo&text=API+text&token=%2B%5C", "action=createaccount", "check_message", "API text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(e.cloud.Checks())
+			status, resp, _ := e.post(tc.path, formCT, []byte(tc.body), "Cookie", tc.cookie)
+			checks := e.cloud.Checks()[before:]
+			if status != http.StatusOK || len(checks) != 1 || checks[0].Method != tc.method || checks[0].Message != tc.message {
+				t.Fatalf("status %d, checks %+v; want one %s with the message %q: %.200s", status, checks, tc.method, tc.message, resp)
+			}
+		})
+	}
+	// A login with no action anywhere is no route's.
+	before := len(e.cloud.Checks())
+	if status, _, _ := e.post("/wp-login.php", formCT, []byte("log=bob&pwd=secret"), "Cookie", "wordpress_test_cookie=x"); status != http.StatusOK || len(e.cloud.Checks()) != before {
+		t.Errorf("a login: status %d, %d checks", status, len(e.cloud.Checks())-before)
 	}
 }

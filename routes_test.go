@@ -238,3 +238,51 @@ func TestFieldRoutesReadOnlyTheirBodies(t *testing.T) {
 		t.Error("the body of a request on a route was not read")
 	}
 }
+
+// TestRoutesMatchWhatTheApplicationReads: a form route must check every
+// request the application takes for a post to the form. Each request here
+// reaches the application's handler for /contact (or /contact.php) in a
+// common stack, so each must be refused; the last ones are no
+// submissions and pass unchecked.
+func TestRoutesMatchWhatTheApplicationReads(t *testing.T) {
+	e := newEnv(t, setup{site: `
+	cleantalk {
+		form /contact
+		form /contact.php
+	}
+	reverse_proxy {{echo}}
+`})
+	spam := "email=stop_email%40example.com"
+	for _, tc := range []struct {
+		name, method, path string
+		header             []string
+		status             int
+	}{
+		{"POST", "POST", "/contact", nil, 403},
+		{"lower-case method (Django, Werkzeug)", "post", "/contact", nil, 403},
+		{"mixed-case method", "Put", "/contact", nil, 403},
+		{"GET with X-HTTP-Method-Override (WordPress REST)", "GET", "/contact", []string{"X-HTTP-Method-Override", "POST"}, 403},
+		{"DELETE with X-HTTP-Method", "DELETE", "/contact", []string{"X-HTTP-Method", "put"}, 403},
+		{"GET with ?_method= (WordPress REST)", "GET", "/contact?_method=post", nil, 403},
+		{"trailing slash (Express, Rails, Laravel)", "POST", "/contact/", nil, 403},
+		{"trailing slashes", "POST", "/contact//", nil, 403},
+		{"path parameter (Java servlets)", "POST", "/contact;jsessionid=1", nil, 403},
+		{"path info (php_fastcgi)", "POST", "/contact.php/x", nil, 403},
+		{"path info, trailing slash", "POST", "/contact.php/", nil, 403},
+		{"escaped path info", "POST", "/contact.php%2Fx", nil, 403},
+		{"front controller path info (Laravel, Symfony)", "POST", "/index.php/contact", nil, 403},
+		{"front controller, trailing slash", "POST", "/index.php/contact/", nil, 403},
+		{"GET", "GET", "/contact", nil, 200},
+		{"GET with another override", "GET", "/contact?_method=DELETE", nil, 200},
+		{"another path", "POST", "/contacts", nil, 200},
+		{"another script", "POST", "/contact.phpx", nil, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := e.request(tc.method, tc.path, formCT, strings.NewReader(spam), tc.header...)
+			status, body, got := readResponse(t, resp)
+			if status != tc.status || (tc.status == 200) != (got != nil) {
+				t.Errorf("%s %s: status %d (upstream reached: %v), want %d: %.200s", tc.method, tc.path, status, got != nil, tc.status, body)
+			}
+		})
+	}
+}

@@ -55,12 +55,15 @@ func (h *Handler) firewall(w http.ResponseWriter, r *http.Request, ip netip.Addr
 	}
 	firewallRequests.WithLabelValues("blocked").Inc()
 	h.app.recordHit(ip, m, r, !h.DryRun) // a dry run blocks nothing, and says so
-	h.logger.Info("firewall blocked a request",
-		zap.String("client_ip", ip.String()),
-		zap.String("network", m.Prefix.String()),
-		zap.String("list", m.Source.String()),
-		zap.String("uri", r.RequestURI),
-		zap.String("request_id", requestUUID(r)))
+	if ok, held := h.app.logAllowed(ip, logFirewall); ok {
+		h.logger.Info("firewall blocked a request",
+			zap.String("client_ip", ip.String()),
+			zap.String("network", m.Prefix.String()),
+			zap.String("list", m.Source.String()),
+			zap.String("uri", r.RequestURI),
+			zap.String("request_id", requestUUID(r)),
+			zap.Int64("not_logged_since", held))
+	}
 	emitEvent("cleantalk_firewall_blocked", map[string]any{
 		"client_ip": ip.String(), "network": m.Prefix.String(), "list": m.Source.String(),
 	})

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-cleantalk/caddy-cleantalk/ctapi"
+	"github.com/caddy-cleantalk/caddy-cleantalk/internal/form"
 	"github.com/caddy-cleantalk/caddy-cleantalk/internal/sfw"
 )
 
@@ -102,7 +103,7 @@ func userAgent(r *http.Request) string {
 }
 
 func (acc *account) record(k hitKey, status, network, ua string, uaID int, uri string, blocked bool) {
-	uri = truncate(uri, maxURLChars)
+	uri = truncate(form.RedactURL(uri), maxURLChars)
 	acc.hitsMu.Lock()
 	defer acc.hitsMu.Unlock()
 	h := acc.hits[k]

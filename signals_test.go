@@ -78,6 +78,16 @@ func appServer(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"html":"</head>"}`)
 	})
+	mux.HandleFunc("/no-transform", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "public, No-Transform")
+		io.WriteString(w, "<html><head></head><body>signed</body></html>")
+	})
+	mux.HandleFunc("/download", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Disposition", `attachment; filename="report.html"`)
+		io.WriteString(w, "<html><head></head><body>a file</body></html>")
+	})
 	mux.HandleFunc("/missing", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
@@ -202,6 +212,8 @@ func TestInjectionEdgeCases(t *testing.T) {
 		{"/huge", false, "<html><head></head><body>"},
 		{"/data.json", false, `{"html":"</head>"}`},
 		{"/missing", false, "<html><head></head><body>not found</body></html>"},
+		{"/no-transform", false, "<html><head></head><body>signed</body></html>"}, // RFC 9111 §5.2.2.6
+		{"/download", false, "<html><head></head><body>a file</body></html>"},     // a file, not a page
 	}
 	for _, tt := range tests {
 		resp, body := get(t, e, tt.path)

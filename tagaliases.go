@@ -1,7 +1,9 @@
 package cleantalk
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -89,4 +91,55 @@ func sameCGIName(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// unlistTags removes the verdict headers from the Connection header. A
+// proxy deletes the headers that Connection names before it passes a
+// request on (RFC 9110 §7.6.1; Caddy's reverse_proxy does), so a client
+// sending "Connection: X-Cleantalk-Allow" would have our verdict taken
+// out of the request on its way to the application, which would then see
+// a refused submission with no X-Cleantalk-Allow: 0 at all.
+func unlistTags(h http.Header) {
+	values := h["Connection"]
+	kept := values[:0:0]
+	changed := false
+	for _, v := range values {
+		opts := strings.Split(v, ",")
+		out := opts[:0]
+		for _, opt := range opts {
+			if strings.HasPrefix(http.CanonicalHeaderKey(strings.TrimSpace(opt)), tagPrefix) {
+				changed = true
+				continue
+			}
+			out = append(out, opt)
+		}
+		if j := strings.TrimSpace(strings.Join(out, ",")); j != "" {
+			kept = append(kept, j)
+		}
+	}
+	switch {
+	case !changed:
+	case len(kept) == 0:
+		delete(h, "Connection")
+	default:
+		h["Connection"] = kept
+	}
+}
+
+// trailerGuard removes the verdict headers from a request's trailers,
+// which Go's server fills in only when the body has been read to its end
+// (and a proxy then passes them on to the application).
+type trailerGuard struct {
+	io.ReadCloser
+	trailer http.Header
+}
+
+func (g *trailerGuard) Read(p []byte) (int, error) {
+	n, err := g.ReadCloser.Read(p)
+	if err == io.EOF {
+		for _, name := range tagHeaders {
+			delete(g.trailer, name)
+		}
+	}
+	return n, err
 }

@@ -57,6 +57,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, f *Form, v *verdic
 		case onSpamBlock:
 			return true, h.writeBlocked(w, r, v)
 		case onSpamError:
+			withholdBody(r, v)
 			return true, caddyhttp.Error(http.StatusForbidden, errors.New("cleantalk: "+visitorReason(v)))
 		}
 	}
@@ -82,6 +83,17 @@ func setPlaceholders(repl *caddy.Replacer, v *verdict) {
 	repl.Set(phComment, cleanComment(v.comment))
 	repl.Set(phID, v.id)
 	repl.Set(phError, v.errorTag())
+}
+
+// withholdBody readies a refused request for handle_errors, which may hand
+// it to the application to render the error (a front controller would
+// route it by its original URI to the form's handler again): the
+// submission's body is gone, and the verdict headers say it was refused.
+func withholdBody(r *http.Request, v *verdict) {
+	r.Body, r.ContentLength, r.TransferEncoding = http.NoBody, 0, nil
+	r.Header.Del("Content-Length")
+	r.Header.Del("Content-Encoding")
+	tagRequest(r.Header, v)
 }
 
 // tagRequest adds the verdict headers for the application.

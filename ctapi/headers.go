@@ -16,13 +16,17 @@ var sensitiveHeaders = []string{
 }
 
 // sensitiveParts drop every header whose lower-case name contains one of
-// them. "cookie" (Cookie2 and vendor variants) and the anti-forgery and
-// session names (WordPress' X-WP-Nonce, Django's X-CSRFToken, X-Session-Id)
-// are our additions: such values are as good as a login for a while.
-var sensitiveParts = []string{
-	"token", "secret", "signature", "auth", "api-key", "apikey", "cookie",
-	"nonce", "csrf", "xsrf", "session", "password", "passwd",
-}
+// them. "cookie" is our addition (Cookie2 and vendor variants), and so
+// are the rest after it: nonces (X-WP-Nonce, WooCommerce's Nonce),
+// sessions, signed assertions (Cf-Access-Jwt-Assertion), passwords, CSRF
+// values, HMACs and credentials.
+var sensitiveParts = []string{"token", "secret", "signature", "auth", "api-key", "apikey", "cookie",
+	"nonce", "session", "jwt", "assertion", "password", "passwd", "csrf", "xsrf", "hmac", "credential", "oidc"}
+
+// sensitiveWords drop every header with one of them as a word of its name
+// (words split at '-', '_' and '.'): a key (Ocp-Apim-Subscription-Key,
+// X-Functions-Key) or a session id.
+var sensitiveWords = []string{"key", "sid", "pwd", "otp"}
 
 // sendableHeader reports whether a header may go into all_headers: it
 // is neither sensitive nor one of the connection's (connection lists the
@@ -60,6 +64,11 @@ func isSensitiveHeader(n string) bool {
 	}
 	for _, p := range sensitiveParts {
 		if strings.Contains(n, p) {
+			return true
+		}
+	}
+	for w := range strings.FieldsFuncSeq(n, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		if slices.Contains(sensitiveWords, w) {
 			return true
 		}
 	}

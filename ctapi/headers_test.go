@@ -47,13 +47,24 @@ func TestAllHeadersRedacts(t *testing.T) {
 		"Transfer-Encoding":       {"chunked"},
 		"Upgrade":                 {"h2c"},
 		"Proxy-Connection":        {"keep-alive"},
+		// Nonces, sessions, signed assertions and keys of common stacks.
+		"Nonce":                     {"n"},
+		"Cf-Access-Jwt-Assertion":   {"eyJ..."},
+		"X-Goog-Iap-Jwt-Assertion":  {"eyJ..."},
+		"X-Amzn-Oidc-Data":          {"eyJ..."},
+		"Ocp-Apim-Subscription-Key": {"k"},
+		"X-Functions-Key":           {"k"},
+		"X-Shopify-Hmac-Sha256":     {"h"},
+		"X-Sid":                     {"s"},
+		"Keep-Alive-Keyring":        {"fine"},
 	}
 	got := ctapi.AllHeaders(h)
 	want := map[string]string{
-		"Accept":          "text/html",
-		"Accept-Encoding": "gzip, br",
-		"User-Agent":      "Mozilla/5.0, raw-key",
-		"Referer":         "https://site.example/",
+		"Accept":             "text/html",
+		"Accept-Encoding":    "gzip, br",
+		"User-Agent":         "Mozilla/5.0, raw-key",
+		"Referer":            "https://site.example/",
+		"Keep-Alive-Keyring": "fine",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("AllHeaders =\n%v\nwant\n%v", got, want)

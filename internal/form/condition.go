@@ -24,9 +24,22 @@ func (c Condition) Holds(body, query Fields) bool {
 	if !ok {
 		v, ok = query.Last(c.Name)
 	}
-	if !ok {
-		return false
+	return ok && c.holdsFor(v)
+}
+
+// HoldsWithCookies is Holds as PHP fills $_REQUEST without a request_order
+// setting: a cookie of the field's name (cookies as ParseCookies reads
+// them) overrides the body and the query.
+func (c Condition) HoldsWithCookies(body, query, cookies Fields) bool {
+	if v, ok := cookies.Last(c.Name); ok {
+		return c.holdsFor(v)
 	}
+	return c.Holds(body, query)
+}
+
+// holdsFor reports whether a value the submission has for the field meets
+// the condition.
+func (c Condition) holdsFor(v string) bool {
 	if len(c.Values) == 0 {
 		return true
 	}
@@ -86,6 +99,22 @@ func FoldValue(v string) string {
 // escapes. At most DefaultMaxFields pairs are read.
 func ParseQuery(rawQuery string) Fields {
 	f, _ := parseURLEncoded([]byte(rawQuery), Limits{}.withDefaults())
+	return f
+}
+
+// ParseCookies reads Cookie header lines as PHP fills $_COOKIE: pairs
+// split on ';', white space before a name dropped, names and values
+// URL-decoded.
+func ParseCookies(lines []string) Fields {
+	var f Fields
+	for _, line := range lines {
+		for pair := range strings.SplitSeq(line, ";") {
+			name, value, _ := strings.Cut(strings.TrimLeft(pair, " \t"), "=")
+			if name != "" && len(f) < DefaultMaxFields {
+				f = append(f, Field{Name: unescapeString(name), Value: unescapeString(value)})
+			}
+		}
+	}
 	return f
 }
 

@@ -34,6 +34,10 @@ const (
 // Mapped is what a submission gives CleanTalk.
 type Mapped struct {
 	Email, Nickname, Message, Phone, URL string
+	// OtherEmail is the first value of a repeated e-mail field when it is
+	// not Email (its last value): Flask, Go and Express read the first of a
+	// repeated field where PHP, Django and Rails read the last.
+	OtherEmail string
 	// EventToken is the bot-detector token (ct_bot_detector_event_token, at
 	// the top level or nested such as data[ct_bot_detector_event_token]),
 	// set only when it is exactly 64 visible ASCII characters.
@@ -86,7 +90,7 @@ func (m Mapping) Apply(f Fields) Mapped {
 
 	// Configured names first, so that detection never takes their fields.
 	if email != nil {
-		out.Email = a.first(a.named(email))
+		out.Email, out.OtherEmail = a.firstAndOther(a.named(email))
 	}
 	if nickname != nil {
 		out.Nickname = a.join(a.named(nickname), " ")
@@ -102,7 +106,7 @@ func (m Mapping) Apply(f Fields) Mapped {
 	}
 
 	if email == nil {
-		out.Email = a.first(a.detect(emailNames))
+		out.Email, out.OtherEmail = a.firstAndOther(a.detect(emailNames))
 	}
 	if nickname == nil {
 		out.Nickname = a.detectNickname()
@@ -122,12 +126,42 @@ func (m Mapping) Apply(f Fields) Mapped {
 	if email == nil && out.Email == "" {
 		out.Email = a.emailByValue()
 	}
-	if !haveMessage && len(m.Message) == 0 && !m.MappedMessageOnly {
-		out.Message = a.rest()
+	nameless := a.nameless()
+	if len(m.Message) == 0 && !m.MappedMessageOnly {
+		// Without a message mapping, the other text fields are part of
+		// the message too, after the detected ones, as CleanTalk's plugin
+		// sends a contact form whole: spam in a field of no common name
+		// (a company, a "how did you hear of us") is checked.
+		if rest := a.rest(); rest != "" {
+			out.Message = strings.TrimPrefix(out.Message+"\n"+rest, "\n")
+		}
+	}
+	if nameless != "" {
+		out.Message = strings.TrimPrefix(out.Message+"\n"+nameless, "\n")
 	}
 	out.Used = a.used
 	return out
 }
+
+// nameless joins, and claims, the values that came with no name: text of
+// a multipart body in no part a reader names (see readLooseMultipart), or
+// a JSON document that is a bare string. They are part of the message
+// whatever the mapping: no form posts them, and an application that reads
+// its body otherwise than the check may take them for anything.
+func (a *applier) nameless() string {
+	var idx []int
+	for i, fl := range a.f {
+		if fl.Name == "" && a.ok[i] && !a.claimed[i] {
+			idx = append(idx, i)
+			a.claimed[i] = true
+		}
+	}
+	return a.join(idx, "\n")
+}
+
+// Excludes reports whether the mapping excludes a field of this name (or
+// one it lies under).
+func (m Mapping) Excludes(name string) bool { return m.excluded(name, PHPName(name)) }
 
 // excluded reports whether a field, by its name as sent or as PHP names it,
 // is, or lies under, an excluded name.
@@ -220,6 +254,13 @@ func (a *applier) detect(names map[string]bool) []int {
 // repeated field; otherwise a visitor could show the check one address and
 // the application another.
 func (a *applier) first(idx []int) string {
+	v, _ := a.firstAndOther(idx)
+	return v
+}
+
+// firstAndOther is first, and the first non-empty value of the field it
+// took when that is another value (what Flask, Go and Express read).
+func (a *applier) firstAndOther(idx []int) (string, string) {
 	chosen := -1
 	for _, i := range idx {
 		if strings.TrimSpace(a.f[i].Value) == "" {
@@ -230,10 +271,19 @@ func (a *applier) first(idx []int) string {
 		}
 	}
 	if chosen < 0 {
-		return ""
+		return "", ""
 	}
 	a.use(chosen)
-	return strings.TrimSpace(a.f[chosen].Value)
+	v := strings.TrimSpace(a.f[chosen].Value)
+	for _, i := range idx {
+		if other := strings.TrimSpace(a.f[i].Value); other != "" && a.php[i] == a.php[chosen] {
+			if other != v {
+				return v, other
+			}
+			break
+		}
+	}
+	return v, ""
 }
 
 // join joins the non-empty values with sep and records them. A single

@@ -54,15 +54,15 @@ func TestApply(t *testing.T) {
 			want: Mapped{Email: "x@y.io", Phone: "42", Message: "m", Used: []string{"e2", "p2", "message"}},
 		},
 		{
-			name: "a repeated field counts with its last value, as PHP reads it",
+			name: "a repeated field counts with its last value, as PHP reads it, and its first, as Flask reads it",
 			m:    Mapping{Email: []string{"email", "alt"}},
 			f:    fl("email", "friend@allowed.example", "alt", "a@b.io", "email", "spam@x.io", "email", "", "message", "m"),
-			want: Mapped{Email: "spam@x.io", Message: "m", Used: []string{"email", "message"}},
+			want: Mapped{Email: "spam@x.io", OtherEmail: "friend@allowed.example", Message: "m", Used: []string{"email", "message"}},
 		},
 		{
 			name: "a repeated detected field counts with its last value",
 			f:    fl("email", "first@x.io", "email", "second@x.io", "message", "m"),
-			want: Mapped{Email: "second@x.io", Message: "m", Used: []string{"email", "message"}},
+			want: Mapped{Email: "second@x.io", OtherEmail: "first@x.io", Message: "m", Used: []string{"email", "message"}},
 		},
 		{
 			name: "email found by value when no email-named field has one",
@@ -77,7 +77,12 @@ func TestApply(t *testing.T) {
 		{
 			name: "a value with a display name is not an email",
 			f:    fl("to", "Ann <a@b.io>", "comment", "c"),
-			want: Mapped{Message: "c", Used: []string{"comment"}},
+			want: Mapped{Message: "c\nAnn <a@b.io>", Used: []string{"comment", "to"}},
+		},
+		{
+			name: "a detected message is followed by the rest of the form",
+			f:    fl("email", "a@b.io", "message", "hello", "company", "cheap pills", "submit", "Send"),
+			want: Mapped{Email: "a@b.io", Message: "hello\ncheap pills", Used: []string{"email", "message", "company"}},
 		},
 		{
 			name: "fallback message is the rest of the form",

@@ -22,6 +22,8 @@ var machineryNames = set(
 	"state", // Gravity Forms' serialized form state (state_1)
 	// XML-RPC: the method of a call
 	"methodName",
+	// Elementor, Forminator and WPForms
+	"referer_title", "queried_id", "form_type", "current_url", "render_id", "page_title", "page_url",
 	// MediaWiki's edit, sign-up and API machinery
 	"wpUnicodeCheck", "wpStarttime", "wpEdittime", "wpAutoSummary", "model", "format", "mode",
 	"wpUltimateParam", "oldid", "parentRevId", "editRevId", "baseRevId", "wpScrolltop", "wpSection",
@@ -54,10 +56,21 @@ func isNoiseField(name, value string) bool {
 		strings.HasSuffix(sq, "nonce"), strings.Contains(sq, "captcha"),
 		strings.HasSuffix(sq, "submit"), strings.HasSuffix(sq, "button"), strings.HasSuffix(sq, "btn"),
 		strings.HasPrefix(sq, "redirect"), strings.HasPrefix(sq, "returnto"), strings.HasSuffix(sq, "referer"),
-		strings.HasPrefix(sq, "wpcf7"), strings.HasPrefix(sq, "gform"):
+		strings.HasPrefix(raw, "wpcf7"), strings.HasPrefix(sq, "gform"):
 		return true
 	}
-	return isNumericID(sq, value)
+	return isNumericID(sq, value) || isButtonLabel(sq, value)
+}
+
+// isButtonLabel reports whether a field is a submit button named for what
+// it does (phpBB's post=Submit): a name buttons take and a one-word label.
+func isButtonLabel(sq, value string) bool {
+	switch sq {
+	case "post", "go", "ok", "update", "continue":
+		v := strings.TrimSpace(value)
+		return len(v) <= 16 && !strings.ContainsAny(v, " \t\r\n")
+	}
+	return false
 }
 
 // isNumericID reports whether a field is an id or a parent reference

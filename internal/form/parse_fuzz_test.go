@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strconv"
@@ -111,19 +112,28 @@ func checkURLEncoded(t *testing.T, body []byte, got Fields, err error) {
 	}
 }
 
+// checkJSON compares with encoding/json: a body json.Valid accepts must
+// mean the same here, and so must each value of a body that is a
+// sequence of them (json.Decoder reads one after the other). Beyond that,
+// Parse reads what Express and Python read (a byte order mark, NaN and the
+// infinities), which encoding/json does not: such bodies are compared no
+// further.
 func checkJSON(t *testing.T, body []byte, got Fields, err error) {
+	if bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) || bytes.Contains(body, []byte("NaN")) || bytes.Contains(body, []byte("Infinity")) {
+		return
+	}
 	blank := len(bytes.TrimLeft(body, " \t\r\n")) == 0
-	if valid := json.Valid(body); !blank && valid != (err == nil) {
+	if valid := json.Valid(body); !blank && valid && err != nil {
 		t.Fatalf("error %v, but json.Valid = %v", err, valid)
 	}
-	if err != nil || blank || !utf8.Valid(body) {
+	if blank || !utf8.Valid(body) {
 		return // encoding/json rewrites invalid UTF-8, so values differ
 	}
 	want, werr := refJSONFields(body)
-	if werr != nil {
+	if err == nil && werr != nil {
 		t.Fatalf("encoding/json cannot read a body Parse accepted: %v", werr)
 	}
-	if !sameFields(got, want) {
+	if err == nil && !sameFields(got, want) {
 		t.Fatalf("fields %q, encoding/json %q", got, want)
 	}
 }
@@ -150,13 +160,23 @@ func checkMultipart(t *testing.T, body []byte, got Fields, err error) {
 }
 
 // refJSONFields flattens JSON with encoding/json's tokenizer, naming fields
-// as Parse does.
+// as Parse does, value after value as json.Decoder reads a body.
 func refJSONFields(body []byte) (Fields, error) {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	out := Fields{}
-	err := refJSONValue(d, "", &out)
-	return out, err
+	for {
+		if err := refJSONValue(d, "", &out); err != nil {
+			return out, err
+		}
+		if !d.More() {
+			_, err := d.Token()
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return out, fmt.Errorf("after the values: %v", err)
+		}
+	}
 }
 
 func refJSONValue(d *json.Decoder, path string, out *Fields) error {

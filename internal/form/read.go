@@ -1,7 +1,9 @@
 package form
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 )
 
@@ -42,6 +44,9 @@ type Submission struct {
 	// ReadOptions.XMLRPC asks for it. It is nil when the body is no
 	// XML-RPC request (see ErrNotXMLRPC).
 	RPC *RPC
+
+	// Empty reports a body with no bytes at all.
+	Empty bool
 
 	contentType string
 	kind        kind
@@ -95,15 +100,23 @@ func (s *Submission) readRPC(body []byte, cut error, lim Limits) {
 //     wholly inside those bytes are returned, Partial [ErrTruncated];
 //   - a body with a Content-Encoding is decoded for the parse, up to
 //     MaxBody decoded bytes and [MaxRatio] times its encoded size;
+//   - the fields other applications read in it are added (see
+//     readings.go): PHP's and lenient readings of multipart bodies, and
+//     text decoded from the charset the Content-Type names;
 //   - a body whose Content-Type says XML, and any body but a multipart one
 //     with ReadOptions.XMLRPC, is read as an XML-RPC request too
 //     (Submission.RPC), in the same bounds.
 //
 // Errors: [ErrUnsupported] for a content type that is not a form (nothing
-// is read, unless the body is read as an XML-RPC request), [ErrEncoding] for a coding that cannot be decoded, [ErrBodyRead]
+// is read, unless the body is read as an XML-RPC request or is one
+// applications read anyway: see sniff), [ErrEncoding] for a coding that
+// cannot be decoded, [ErrBodyRead]
 // when reading failed (wrapping an *http.MaxBytesError when an outer limit
-// fired), or the syntax error of a malformed body. The Submission is never
-// nil; Release must be called once the next handler has returned.
+// fired), the syntax error of a malformed body, or [ErrCharset] for text in
+// a charset that cannot be read. With the last two, Fields may still hold
+// what could be read: what other readers take from a body Go's refuses,
+// and everything but the unreadable text. The Submission is never nil;
+// Release must be called once the next handler has returned.
 func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	s := &Submission{contentType: r.Header.Get("Content-Type")}
 	var formErr error
@@ -111,6 +124,9 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	s.xml = xmlMedia(s.contentType)
 	rpc := s.xml || opt.XMLRPC && s.kind != kindMultipart
 	if formErr != nil && !rpc {
+		if errors.Is(formErr, ErrUnsupported) && sniffable(s.contentType) {
+			return s, s.sniff(r, opt, formErr)
+		}
 		return s, formErr
 	}
 	codings := Codings(r.Header.Values("Content-Encoding"))
@@ -121,6 +137,7 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	if err := c.capture(r, opt.MaxBody); err != nil {
 		return s, err
 	}
+	s.Empty = c.Complete() && len(c.Bytes()) == 0
 	lim := opt.Limits.withDefaults()
 	var (
 		body = c.Bytes()
@@ -137,7 +154,10 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 	case s.kind == kindMultipart && opt.MaxUpload > 0:
 		var err error
 		s.spool, s.Fields, s.Partial, err = readSpooled(r, c, opt.MaxBody+opt.MaxUpload, opt.TempDir, s.boundary, lim, opt.MaxBody, opt.MaxUpload)
-		return s, err
+		if s.spool == nil || errors.Is(err, ErrBodyRead) || errors.Is(err, ErrSpool) {
+			return s, err
+		}
+		return s, s.addReadings(s.spool.section, opt.MaxBody, !s.spool.complete, lim, cmpPartial(err, s.Partial))
 	default:
 		cut = ErrTruncated
 	}
@@ -145,6 +165,9 @@ func Read(r *http.Request, opt ReadOptions) (*Submission, error) {
 		s.readRPC(body, cut, lim)
 	}
 	if formErr != nil {
+		if s.RPC == nil && len(codings) == 0 && errors.Is(formErr, ErrUnsupported) && sniffable(s.contentType) {
+			s.sniffBody(body, cut, lim) // no XML-RPC request: what else applications read
+		}
 		return s, formErr
 	}
 	return s, s.parse(body, cut, lim)
@@ -159,17 +182,18 @@ func (s *Submission) parse(body []byte, cut error, lim Limits) error {
 	} else {
 		s.Fields, err = parsePrefixKind(s.kind, s.boundary, body, lim)
 	}
-	switch {
-	case err == nil:
-	case IsPartial(err):
+	if IsPartial(err) {
 		s.Partial = err
 		if err == ErrTruncated {
 			s.Partial = cut // say what cut it: the size or the ratio
 		}
-	default:
-		return err
 	}
-	return nil
+	open := func() io.Reader { return bytes.NewReader(body) }
+	err = s.addReadings(open, int64(len(body)), cut != nil, lim, err)
+	if s.Partial == ErrTruncated && cut != nil {
+		s.Partial = cut
+	}
+	return err
 }
 
 // Strip removes the fields whose name drop accepts from the body the next

@@ -83,6 +83,18 @@ func unescapeName(name []byte) string {
 	return b.String()
 }
 
+// unescapeString decodes a string as unescapeLenient does; most need no
+// decoding and come back as they are.
+func unescapeString(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	unescapeLenient(&b, []byte(s))
+	return b.String()
+}
+
 func ishex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -8,8 +8,8 @@
 //
 //   - A candidate page: status 200, Content-Type text/html, no
 //     Content-Encoding (or identity), no Content-Range, no declared trailers,
-//     not a HEAD request, and no declared Content-Length above the size
-//     limit. Its body is held in a pooled buffer until the handler returns;
+//     no Cache-Control no-transform, not an attachment, not a HEAD request,
+//     and no declared Content-Length above the size limit. Its body is held in a pooled buffer until the handler returns;
 //     then the snippet is inserted (see [InsertionPoint]), Content-Length is
 //     set to the new length, and the validators and digests that described
 //     the old body (ETag, Last-Modified, Accept-Ranges, Content-MD5, Digest,

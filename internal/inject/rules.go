@@ -54,13 +54,38 @@ func declaredLength(h http.Header) int64 {
 // holdable reports whether the body of an HTML page with header h, sent in
 // reply to a request with the given method, may be held for insertion.
 // Compressed bodies, partial bodies, bodies with trailers, bodies declared
-// larger than maxSize and HEAD responses are written through instead.
+// larger than maxSize and HEAD responses are written through instead, and
+// so are bodies no proxy may change (Cache-Control: no-transform, RFC 9111
+// §5.2.2.6) and files to be saved rather than shown (Content-Disposition:
+// attachment).
 func holdable(method string, h http.Header, maxSize int) bool {
 	return method != http.MethodHead &&
 		isIdentity(h.Get("Content-Encoding")) &&
 		h.Get("Content-Range") == "" &&
 		len(h.Values("Trailer")) == 0 &&
-		declaredLength(h) <= int64(maxSize)
+		declaredLength(h) <= int64(maxSize) &&
+		!hasDirective(h.Values("Cache-Control"), "no-transform") &&
+		!isAttachment(h.Get("Content-Disposition"))
+}
+
+// hasDirective reports whether a Cache-Control header has a directive.
+func hasDirective(values []string, directive string) bool {
+	for _, v := range values {
+		for d := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(d, "=")
+			if strings.EqualFold(strings.TrimSpace(name), directive) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isAttachment reports whether a Content-Disposition says the body is a
+// file to save.
+func isAttachment(disposition string) bool {
+	typ, _, _ := strings.Cut(disposition, ";")
+	return strings.EqualFold(strings.TrimSpace(typ), "attachment")
 }
 
 // rewritable reports whether a held body of length n may be changed: the
