@@ -49,36 +49,44 @@ type jsonMember struct {
 	key        string
 }
 
-// stripJSON implements Strip for JSON documents.
+// stripJSON implements Strip for JSON documents. It reads them as Parse
+// does: after a UTF-8 byte order mark, and value after value, stripping the
+// members of every top-level object.
 func stripJSON(body []byte, drop func(string) bool) ([]byte, bool, error) {
 	s := string(body)
-	i := skipWS(s, 0)
-	if i == len(s) {
-		return body, false, nil
-	}
-	var (
-		out     []byte
-		changed bool
-		end     int
-		err     error
-	)
-	if s[i] == '{' {
-		out = make([]byte, 0, len(body))
-		out = append(out, s[:i]...)
-		out, end, changed, err = stripObject(out, s, i, "", drop)
-	} else {
-		end, err = skipValue(s, i, 0, maxStripDepth)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("form: strip: %w", err)
-	}
-	if j := skipWS(s, end); j != len(s) {
-		return nil, false, fmt.Errorf("form: strip: %w", jsonErr(j))
+	i := skipBOM(s)
+	out := make([]byte, 0, len(body))
+	out = append(out, s[:i]...)
+	changed := false
+	for {
+		j := skipWS(s, i)
+		out = append(out, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		var (
+			end int
+			ch  bool
+			err error
+		)
+		if s[j] == '{' {
+			out, end, ch, err = stripObject(out, s, j, "", drop)
+		} else {
+			end, err = skipValue(s, j, 0, maxStripDepth)
+			if err == nil {
+				out = append(out, s[j:end]...)
+			}
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("form: strip: %w", err)
+		}
+		changed = changed || ch
+		i = end
 	}
 	if !changed {
 		return body, false, nil
 	}
-	return append(out, s[end:]...), true, nil
+	return out, true, nil
 }
 
 // stripObject appends the object at s[open] to out without the members whose

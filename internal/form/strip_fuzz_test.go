@@ -112,12 +112,15 @@ func jsonLeaves(s string) ([]jsonLeaf, error) {
 			return end, err
 		}
 	}
-	i := skipWS(s, 0)
-	if i == len(s) {
-		return nil, nil
+	// Value after value, after a byte order mark, as Parse reads them.
+	for i := skipWS(s, skipBOM(s)); i < len(s); {
+		end, err := walk(i, nil, nil)
+		if err != nil {
+			return out, err
+		}
+		i = skipWS(s, end)
 	}
-	_, err := walk(i, nil, nil)
-	return out, err
+	return out, nil
 }
 
 // isSubsequence reports whether a is b with some bytes removed.

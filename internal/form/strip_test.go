@@ -66,6 +66,8 @@ func TestStripJSON(t *testing.T) {
 		{"nothing to drop", ` {"a" : 1} `, ` {"a" : 1} `, false},
 		{"empty body", "", "", false},
 		{"surrounding space kept", " \n{\"tok\":1, \"a\":2}\t", " \n{\"a\":2}\t", true},
+		{"value after value", `{"a":1,"tok":"x"} 7 {"tok":2}""`, `{"a":1} 7 {}""`, true},
+		{"byte order mark kept", "\uFEFF{\"tok\":1,\"a\":2}", "\uFEFF{\"a\":2}", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
