@@ -248,16 +248,21 @@ func BenchmarkFirewallHotPath(b *testing.B) {
 		})
 	}
 	// The modules alone, which the difference is made of.
-	b.Run("modules-only", func(b *testing.B) {
-		b.ReportAllocs()
-		defer cpuPerOp(b)()
-		for i := 0; b.Loop(); i++ {
-			v := visitors[i%len(visitors)]
-			if _, done, _, _ := hm.pageModules(w, v.r, v.ip); done {
-				b.Fatal("a returning visitor was stopped")
+	for _, c := range []struct {
+		name     string
+		visitors []visitor
+	}{{"modules-only", visitors}, {"modules-only-browsers", browsers}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			defer cpuPerOp(b)()
+			for i := 0; b.Loop(); i++ {
+				v := c.visitors[i%len(c.visitors)]
+				if _, done, _, _ := hm.pageModules(w, v.r, v.ip); done {
+					b.Fatal("a returning visitor was stopped")
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // cpuPerOp reports, when the function it returns is called after the
