@@ -9,9 +9,13 @@ import (
 // requests from a blocked address must not write thousands of lines (Caddy
 // writes none per request unless access logs are on). The firewall's and
 // AntiCrawler's lines about an address (an IPv6 /64) come at most once a
-// minute each; the next one says how many it stands for. What was blocked
-// is counted in full all the same, in the metrics and in the logs sent to
-// CleanTalk.
+// minute each, and so do the form check's lines that need no cloud call to
+// provoke: refusals by the local engine (the test address, the private
+// lists, stop words), which a client can repeat for free, and submissions
+// passed on unchecked or checked in part. The next line says how many it
+// stands for. Refusals by CleanTalk's cloud are each logged with their id,
+// for feedback. What was blocked is counted in full all the same, in the
+// metrics and in the logs sent to CleanTalk.
 const (
 	logGateEvery = time.Minute
 	logGateSize  = 1 << 14 // addresses remembered; more cost no memory
@@ -21,6 +25,8 @@ const (
 const (
 	logFirewall uint64 = iota + 1
 	logCrawler
+	logLocalRefusal
+	logUnchecked
 )
 
 type logGateRecord struct {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"html/template"
 	"net/http"
 	"net/netip"
@@ -125,6 +126,13 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 	if entry == nil {
 		return // not logged at this level: no fields to build
 	}
+	var held int64
+	if kind := verdictLogKind(v, spam); kind != 0 {
+		var ok bool
+		if ok, held = h.app.logAllowed(ip, kind); !ok {
+			return
+		}
+	}
 	fields := []zap.Field{
 		zap.String("client_ip", ip.String()),
 		zap.String("route", r.URL.Path),
@@ -150,8 +158,42 @@ func (h *Handler) logVerdict(r *http.Request, f *Form, v *verdict, ip netip.Addr
 	case !spam && v.source == sourceTrusted:
 		fields = append(fields, zap.String("user", v.user))
 	}
+	if held > 0 {
+		fields = append(fields, zap.Int64("not_logged_since", held))
+	}
 	entry.Write(fields...)
 }
+
+// verdictLogKind is the kind of rationed line a verdict's log line is (see
+// logAllowed), or 0 for a line written every time. Lines for different
+// reasons (codes, failures, parts left unread) are rationed apart, so each
+// reason a client provokes is logged.
+func verdictLogKind(v *verdict, spam bool) uint64 {
+	var kind uint64
+	switch {
+	case spam && v.source == sourceLocal:
+		kind = logLocalRefusal
+	case spam:
+		return 0
+	case v.failed() || v.partial != "":
+		kind = logUnchecked
+	default:
+		return 0
+	}
+	var mh maphash.Hash
+	mh.SetSeed(logReasonSeed)
+	for _, c := range v.codes {
+		mh.WriteString(c)
+		mh.WriteByte(' ')
+	}
+	mh.WriteString(v.fail)
+	mh.WriteByte('/')
+	mh.WriteString(v.partial)
+	return kind | mh.Sum64()<<8
+}
+
+// logReasonSeed seeds the hash of a verdict's reasons in verdictLogKind.
+var logReasonSeed = maphash.MakeSeed()
 
 // requestUUID is Caddy's unique id of the request, the same as
 // {http.request.uuid}.
