@@ -117,11 +117,8 @@ func (m Mapping) Apply(f Fields) Mapped {
 	if url == nil {
 		out.URL = a.first(a.detect(urlNames))
 	}
-	haveMessage := message != nil
-	detectMessage := !m.MappedMessageOnly || len(m.Message) > 0
-	if !haveMessage && detectMessage {
+	if message == nil && (!m.MappedMessageOnly || len(m.Message) > 0) {
 		out.Message = a.join(a.detect(messageNames), "\n")
-		haveMessage = out.Message != ""
 	}
 	if email == nil && out.Email == "" {
 		out.Email = a.emailByValue()

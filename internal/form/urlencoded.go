@@ -76,13 +76,6 @@ func unescapeLenient(b *strings.Builder, s []byte) {
 	b.Write(chunk)
 }
 
-// unescapeName decodes a name as parseURLEncoded decodes it.
-func unescapeName(name []byte) string {
-	var b strings.Builder
-	unescapeLenient(&b, name)
-	return b.String()
-}
-
 // unescapeString decodes a string as unescapeLenient does; most need no
 // decoding and come back as they are.
 func unescapeString(s string) string {
@@ -160,5 +153,5 @@ func dropPair(seg []byte, drop func(string) bool) bool {
 		return false
 	}
 	rawName, _, _ := bytes.Cut(seg, []byte{'='})
-	return drop(unescapeName(rawName))
+	return drop(unescapeString(string(rawName)))
 }
