@@ -177,11 +177,10 @@ func (h *Handler) checkPart(r *http.Request, p part, ip netip.Addr, ipVerdict *v
 	}
 	mapped := f.mapping.Apply(submitted)
 	f.watch.record(h.logger, mapped.Missing)
-	sig := h.browserSignals(r, ip, f, fields, mapped)
-
-	if ipVerdict != nil { // allow_ip
+	if ipVerdict != nil { // allow_ip: no check, so no signals to gather
 		return ipVerdict
 	}
+	sig := h.browserSignals(r, ip, f, fields, mapped)
 	v = h.decide(r, f, ip, mapped, sig)
 	if mapped.OtherEmail != "" && v.allow && !v.failed() {
 		// A repeated e-mail field: the application may read its first value
